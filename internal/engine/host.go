@@ -1,0 +1,187 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/sys"
+
+	"github.com/roam-edge/roam/internal/snapshot"
+	"github.com/roam-edge/roam/internal/transform"
+	"github.com/roam-edge/roam/internal/wasi"
+	"github.com/roam-edge/roam/internal/wasm"
+)
+
+// wasiSignatures lists the WASI functions; the host built here only serves
+// for their names and signatures.
+func wasiSignatures() []wasi.Func {
+	h, err := wasi.New(wasi.Config{})
+	if err != nil {
+		panic(fmt.Sprintf("engine: empty WASI host: %v", err))
+	}
+	return h.Funcs()
+}
+
+func apiTypes(ts []wasm.ValType) []api.ValueType {
+	out := make([]api.ValueType, len(ts))
+	for i, t := range ts {
+		out[i] = api.ValueType(t)
+	}
+	return out
+}
+
+// memory adapts the instance's linear memory to the WASI host.
+type memory struct{ m api.Memory }
+
+func (m memory) Read(off, n uint32) ([]byte, bool) { return m.m.Read(off, n) }
+func (m memory) Write(off uint32, b []byte) bool   { return m.m.Write(off, b) }
+
+// instantiateWASI registers the WASI host functions of this instance.
+func (in *Instance) instantiateWASI(ctx context.Context) error {
+	b := in.wz.NewHostModuleBuilder(wasi.ModuleName)
+	for _, f := range in.wasi.Funcs() {
+		f := f
+		call := func(ctx context.Context, mod api.Module, stack []uint64) {
+			in.callWASI(ctx, f, mod, stack)
+		}
+		b.NewFunctionBuilder().WithGoModuleFunction(api.GoModuleFunc(call), apiTypes(f.Params), apiTypes(f.Results)).Export(f.Name)
+	}
+	_, err := b.Instantiate(ctx)
+	return err
+}
+
+func (in *Instance) callWASI(ctx context.Context, f wasi.Func, mod api.Module, stack []uint64) {
+	defer func() {
+		if r := recover(); r != nil {
+			if e, ok := r.(*wasi.ExitError); ok {
+				panic(sys.NewExitError(e.Code))
+			}
+			panic(r)
+		}
+	}()
+	f.Call(ctx, memory{mod.Memory()}, stack)
+	if f.Blocking && in.wasi.TakeInterrupted() {
+		in.mu.Lock()
+		in.recall = true
+		in.setStateLocked(transform.StateUnwinding)
+		in.mu.Unlock()
+	}
+}
+
+// instantiateRoam registers the functions instrumented code calls to save
+// and restore frames.
+func (in *Instance) instantiateRoam(ctx context.Context) error {
+	fns := map[string]api.GoModuleFunc{
+		"poll":         in.poll,
+		"unwind":       in.unwind,
+		"rewind":       in.rewindFrame,
+		"rewound":      in.rewound,
+		"push_i32":     in.pusher(wasm.I32),
+		"push_i64":     in.pusher(wasm.I64),
+		"push_f32":     in.pusher(wasm.F32),
+		"push_f64":     in.pusher(wasm.F64),
+		"pop_i32":      in.popper(wasm.I32),
+		"pop_i64":      in.popper(wasm.I64),
+		"pop_f32":      in.popper(wasm.F32),
+		"pop_f64":      in.popper(wasm.F64),
+		"data_dropped": func(_ context.Context, _ api.Module, s []uint64) { in.droppedData = append(in.droppedData, uint32(s[0])) },
+		"elem_dropped": func(_ context.Context, _ api.Module, s []uint64) { in.droppedElem = append(in.droppedElem, uint32(s[0])) },
+	}
+	b := in.wz.NewHostModuleBuilder(transform.HostModule)
+	sigs := transform.HostFuncs()
+	for i, name := range transform.HostFuncNames() {
+		b.NewFunctionBuilder().WithGoModuleFunction(fns[name], apiTypes(sigs[i].Params), apiTypes(sigs[i].Results)).Export(name)
+	}
+	_, err := b.Instantiate(ctx)
+	return err
+}
+
+// poll is the interpreter's pause check: the request arrives through an
+// atomic flag, never by writing the global from another goroutine.
+func (in *Instance) poll(_ context.Context, _ api.Module, stack []uint64) {
+	if in.pauseFlag.Load() && in.state == transform.StateRunning {
+		in.mu.Lock()
+		in.setStateLocked(transform.StateUnwinding)
+		in.mu.Unlock()
+	}
+	stack[0] = uint64(in.state)
+}
+
+// unwind closes the frame whose values were just pushed. The first frame of
+// an unwind is the innermost: after a call it resumes after the call (the
+// callee returned), unless a blocking import was interrupted and must run again.
+func (in *Instance) unwind(_ context.Context, _ api.Module, stack []uint64) {
+	fn, site, kind := uint32(stack[0]), uint32(stack[1]), uint32(stack[2])
+	mode := uint32(0)
+	if len(in.frames) == 0 && (kind == transform.KindCall || (kind == transform.KindImport && !in.recall)) {
+		mode = 1
+	}
+	in.frames = append(in.frames, snapshot.Frame{Func: fn, Site: 2*site + mode, Values: in.pending})
+	in.pending = nil
+	in.unwound = true
+}
+
+func (in *Instance) pusher(t wasm.ValType) api.GoModuleFunc {
+	return func(_ context.Context, _ api.Module, stack []uint64) {
+		v := stack[0]
+		if t == wasm.I32 || t == wasm.F32 {
+			v = uint64(uint32(v))
+		}
+		in.pending = append(in.pending, snapshot.Value{Type: byte(t), Lo: v})
+	}
+}
+
+// rewindFrame starts restoring the next frame, outermost first, and returns
+// its landing id.
+func (in *Instance) rewindFrame(_ context.Context, _ api.Module, stack []uint64) {
+	fn := uint32(stack[0])
+	if in.rewindPos >= len(in.rewind) {
+		in.fail(fmt.Errorf("snapshot has %d frames but the module asked for more", len(in.rewind)))
+	}
+	f := in.rewind[in.rewindPos]
+	if f.Func != fn {
+		in.fail(fmt.Errorf("snapshot frame %d is function %d but the module entered function %d", in.rewindPos, f.Func, fn))
+	}
+	in.rewindPos++
+	in.cur = append(in.cur[:0], f.Values...)
+	stack[0] = uint64(f.Site)
+}
+
+func (in *Instance) popper(t wasm.ValType) api.GoModuleFunc {
+	return func(_ context.Context, _ api.Module, stack []uint64) {
+		if len(in.cur) == 0 {
+			in.fail(fmt.Errorf("snapshot frame %d has too few values", in.rewindPos-1))
+		}
+		v := in.cur[len(in.cur)-1]
+		in.cur = in.cur[:len(in.cur)-1]
+		if v.Type != byte(t) {
+			in.fail(fmt.Errorf("snapshot frame %d: value of type 0x%x where 0x%x was expected", in.rewindPos-1, v.Type, byte(t)))
+		}
+		stack[0] = v.Lo
+	}
+}
+
+// rewound ends a rewind: the innermost frame reached its safe point.
+func (in *Instance) rewound(_ context.Context, _ api.Module, _ []uint64) {
+	if in.rewindPos != len(in.rewind) || len(in.cur) != 0 {
+		in.fail(fmt.Errorf("snapshot frames do not match the module's call stack"))
+	}
+	in.rewind, in.rewindPos, in.rewinding = nil, 0, false
+	in.mu.Lock()
+	if in.pauseReq {
+		in.setStateLocked(transform.StateUnwinding)
+	} else {
+		in.setStateLocked(transform.StateRunning)
+	}
+	in.mu.Unlock()
+}
+
+// fail aborts the guest with a host error that Run reports as is.
+func (in *Instance) fail(err error) {
+	in.hostErr = err
+	panic(err)
+}
+
+// zeroArgs returns zero arguments for an exported function.
+func zeroArgs(fn api.Function) []uint64 { return make([]uint64, len(fn.Definition().ParamTypes())) }

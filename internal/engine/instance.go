@@ -1,0 +1,372 @@
+package engine
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/sys"
+
+	"github.com/roam-edge/roam/internal/snapshot"
+	"github.com/roam-edge/roam/internal/transform"
+	"github.com/roam-edge/roam/internal/wasi"
+)
+
+// ErrPaused is what Run returns when the instance stopped at a safe point
+// because of Pause; Capture then takes its state.
+var ErrPaused = errors.New("paused")
+
+// TrapError is a guest trap; its message holds wazero's Wasm stack trace.
+type TrapError struct{ Err error }
+
+func (e *TrapError) Error() string { return e.Err.Error() }
+func (e *TrapError) Unwrap() error { return e.Err }
+
+// Stdio are the streams of an instance.
+type Stdio struct {
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+}
+
+// Instance is one running (or paused) instantiation of a module.
+type Instance struct {
+	rt   *Runtime
+	mod  *Module
+	wz   wazero.Runtime
+	inst api.Module
+	wasi *wasi.Host
+	plan  []string // exports run in order: the start function, then _start
+	stage int
+	entry string // the export running or paused
+
+	mu        sync.Mutex // guards pauseReq, running and writes of the state global
+	pauseReq  bool
+	running   bool
+	pauseFlag atomic.Bool
+	state     uint32 // last value written to the state global (runner's view)
+	stateG    api.MutableGlobal
+
+	pending     []snapshot.Value // values of the frame being unwound
+	frames      []snapshot.Frame // unwound frames, innermost first until Run returns
+	unwound     bool
+	recall      bool // the innermost frame is an interrupted blocking import
+	rewind      []snapshot.Frame
+	rewindPos   int
+	rewinding   bool
+	cur         []snapshot.Value
+	droppedData []uint32
+	droppedElem []uint32
+	hostErr     error
+}
+
+// Start instantiates m with a fresh WASI host.
+func (r *Runtime) Start(ctx context.Context, m *Module, cfg wasi.Config) (*Instance, error) {
+	h, err := wasi.New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return r.instantiate(ctx, m, h)
+}
+
+// instantiate gives the instance a wazero runtime of its own, so a restore
+// always starts fresh and host modules serve this instance only; compiled
+// code is shared through the compilation cache.
+func (r *Runtime) instantiate(ctx context.Context, m *Module, h *wasi.Host) (*Instance, error) {
+	in := &Instance{rt: r, mod: m, wasi: h, wz: wazero.NewRuntimeWithConfig(ctx, r.wazeroConfig())}
+	if err := in.setup(ctx); err != nil {
+		in.wz.Close(ctx)
+		return nil, err
+	}
+	return in, nil
+}
+
+func (in *Instance) setup(ctx context.Context) error {
+	if err := in.instantiateWASI(ctx); err != nil {
+		return err
+	}
+	if in.mod.Migratable {
+		if err := in.instantiateRoam(ctx); err != nil {
+			return err
+		}
+	}
+	compiled, err := in.wz.CompileModule(ctx, in.mod.code)
+	if err != nil {
+		return fmt.Errorf("compile %s: %w", in.mod.Name, err)
+	}
+	in.inst, err = in.wz.InstantiateModule(ctx, compiled, wazero.NewModuleConfig().WithName("").WithStartFunctions())
+	if err != nil {
+		return fmt.Errorf("instantiate %s: %w", in.mod.Name, err)
+	}
+	if in.mod.Migratable {
+		in.stateG, _ = in.inst.ExportedGlobal(transform.ExportState).(api.MutableGlobal)
+		if in.stateG == nil {
+			return fmt.Errorf("instrumented module has no %s export", transform.ExportState)
+		}
+	}
+	return in.planEntries()
+}
+
+// planEntries lists the exports a WASI program runs: the start function
+// (taken out of the start section by the transform), then _start.
+func (in *Instance) planEntries() error {
+	if in.mod.Migratable && in.inst.ExportedFunction(transform.ExportStart) != nil {
+		in.plan = append(in.plan, transform.ExportStart)
+	}
+	switch {
+	case in.inst.ExportedFunction("_start") != nil:
+		in.plan = append(in.plan, "_start")
+	case in.inst.ExportedFunction("_initialize") != nil:
+		in.plan = append(in.plan, "_initialize")
+	default:
+		return fmt.Errorf("%s exports neither _start nor _initialize: not a WASI program", in.mod.Name)
+	}
+	return nil
+}
+
+// Close frees the instance.
+func (in *Instance) Close(ctx context.Context) error { return in.wz.Close(ctx) }
+
+// setStateLocked writes the state global; in.mu must be held.
+func (in *Instance) setStateLocked(s uint32) {
+	in.state = s
+	in.stateG.Set(uint64(s))
+}
+
+func (in *Instance) setRunning(running bool) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	in.running = running
+	if !running || !in.mod.Migratable {
+		return
+	}
+	switch {
+	case in.rewinding:
+		in.setStateLocked(transform.StateRewinding)
+	case in.pauseReq && !in.rt.pollImport():
+		in.setStateLocked(transform.StateUnwinding)
+	default:
+		in.setStateLocked(transform.StateRunning)
+	}
+}
+
+func (r *Runtime) pollImport() bool { return r.kind == Interpreter }
+
+// Pause asks the instance to stop at its next safe point. Any goroutine.
+func (in *Instance) Pause() {
+	in.mu.Lock()
+	in.pauseReq = true
+	if in.mod.Migratable {
+		if in.rt.pollImport() {
+			in.pauseFlag.Store(true)
+		} else if in.running {
+			in.setStateLocked(transform.StateUnwinding)
+		}
+	}
+	in.mu.Unlock()
+	in.wasi.Interrupt()
+}
+
+// Run executes a WASI program until it exits, traps or pauses. It returns
+// the guest's exit code, ErrPaused, a *TrapError, or a host failure.
+func (in *Instance) Run(ctx context.Context) (uint32, error) {
+	for in.stage < len(in.plan) {
+		var err error
+		if in.rewinding {
+			_, err = in.Resume(ctx)
+		} else {
+			_, err = in.Call(ctx, in.plan[in.stage])
+		}
+		var exit *sys.ExitError
+		switch {
+		case errors.As(err, &exit):
+			return exit.ExitCode(), nil
+		case err != nil:
+			return 0, err
+		}
+		in.stage++
+	}
+	return 0, nil
+}
+
+// Call invokes an export until it returns, traps, exits (*sys.ExitError) or
+// pauses (ErrPaused).
+func (in *Instance) Call(ctx context.Context, name string, args ...uint64) ([]uint64, error) {
+	fn := in.inst.ExportedFunction(name)
+	if fn == nil {
+		return nil, fmt.Errorf("%s has no export %q", in.mod.Name, name)
+	}
+	in.entry = name
+	in.setRunning(true)
+	res, err := fn.Call(ctx, args...)
+	in.setRunning(false)
+	return res, in.outcome(err)
+}
+
+// Resume continues a restored instance: it re-enters the export that was
+// running, which rewinds to where the snapshot was taken.
+func (in *Instance) Resume(ctx context.Context) ([]uint64, error) {
+	fn := in.inst.ExportedFunction(in.entry)
+	if fn == nil {
+		return nil, fmt.Errorf("%s has no export %q", in.mod.Name, in.entry)
+	}
+	return in.Call(ctx, in.entry, zeroArgs(fn)...)
+}
+
+func (in *Instance) outcome(err error) error {
+	var exit *sys.ExitError
+	switch {
+	case err == nil && in.unwound:
+		in.unwound = false
+		reverse(in.frames)
+		return ErrPaused
+	case err == nil:
+		return nil
+	case errors.As(err, &exit):
+		return exit
+	case in.hostErr != nil:
+		return in.hostErr
+	}
+	return &TrapError{Err: err}
+}
+
+func reverse(fs []snapshot.Frame) {
+	for i, j := 0, len(fs)-1; i < j; i, j = i+1, j-1 {
+		fs[i], fs[j] = fs[j], fs[i]
+	}
+}
+
+// PausedAt names the function the instance paused in.
+func (in *Instance) PausedAt() string {
+	if len(in.frames) == 0 {
+		return "?"
+	}
+	return in.mod.FuncName(in.frames[len(in.frames)-1].Func)
+}
+
+// Capture copies the state of a paused instance into a snapshot.
+func (in *Instance) Capture() (*snapshot.Snapshot, error) {
+	if len(in.frames) == 0 {
+		return nil, errors.New("instance is not paused")
+	}
+	ws, err := in.wasi.Save()
+	if err != nil {
+		return nil, fmt.Errorf("save WASI state: %w", err)
+	}
+	s := &snapshot.Snapshot{
+		ModuleDigest: in.mod.Digest, ModuleName: in.mod.Name, TransformVersion: transform.Version,
+		TakenAt: time.Now(), Engine: string(in.rt.kind), Stage: uint32(in.stage), Entry: in.entry,
+		Frames: in.frames, WASI: ws, FuncNames: map[uint32]string{},
+		DroppedData: in.droppedData, DroppedElem: in.droppedElem,
+	}
+	if mem := in.inst.Memory(); mem != nil {
+		b, _ := mem.Read(0, mem.Size())
+		s.Memory = bytes.Clone(b)
+		s.MemoryPages = mem.Size() / 65536
+	}
+	for g := uint32(0); g < in.mod.numGlobals(); g++ {
+		v := snapshot.Value{}
+		if gl := in.inst.ExportedGlobal(transform.GlobalExport(g)); gl != nil {
+			v = snapshot.Value{Type: byte(gl.Type()), Lo: gl.Get()}
+		}
+		s.Globals = append(s.Globals, v)
+	}
+	for _, f := range s.Frames {
+		s.FuncNames[f.Func] = in.mod.FuncName(f.Func)
+	}
+	return s, nil
+}
+
+// Restore instantiates m from a snapshot; Run then continues it where it
+// paused. The WASI host reopens its files; stdio come from the caller.
+func (r *Runtime) Restore(ctx context.Context, m *Module, s *snapshot.Snapshot, stdio Stdio) (*Instance, error) {
+	if Digest(s.ModuleDigest) != m.Digest {
+		return nil, fmt.Errorf("snapshot is for module %s, not %s (%s)", Digest(s.ModuleDigest), m.Name, m.Digest)
+	}
+	if s.TransformVersion != transform.Version {
+		return nil, fmt.Errorf("snapshot was taken with instrumentation version %d; this build uses %d", s.TransformVersion, transform.Version)
+	}
+	if !m.Migratable {
+		return nil, errors.New("a snapshot can only be restored in migratable mode")
+	}
+	h, err := wasi.Restore(wasi.Config{Stdin: stdio.Stdin, Stdout: stdio.Stdout, Stderr: stdio.Stderr}, s.WASI)
+	if err != nil {
+		return nil, fmt.Errorf("restore WASI state: %w", err)
+	}
+	in, err := r.instantiate(ctx, m, h)
+	if err != nil {
+		return nil, err
+	}
+	if err := in.load(ctx, s); err != nil {
+		in.Close(ctx)
+		return nil, err
+	}
+	return in, nil
+}
+
+func (in *Instance) load(ctx context.Context, s *snapshot.Snapshot) error {
+	if in.plan != nil && (int(s.Stage) >= len(in.plan) || in.plan[s.Stage] != s.Entry) {
+		return fmt.Errorf("snapshot entry %q (stage %d) does not match the module", s.Entry, s.Stage)
+	}
+	in.stage, in.entry = int(s.Stage), s.Entry
+	if err := in.loadMemory(s); err != nil {
+		return err
+	}
+	for g, v := range s.Globals {
+		if gl, ok := in.inst.ExportedGlobal(transform.GlobalExport(uint32(g))).(api.MutableGlobal); ok {
+			gl.Set(v.Lo)
+		}
+	}
+	if err := in.replayDrops(ctx, transform.ExportData, s.DroppedData); err != nil {
+		return err
+	}
+	if err := in.replayDrops(ctx, transform.ExportElem, s.DroppedElem); err != nil {
+		return err
+	}
+	in.droppedData, in.droppedElem = s.DroppedData, s.DroppedElem
+	in.rewind, in.rewinding = s.Frames, len(s.Frames) > 0
+	return nil
+}
+
+func (in *Instance) loadMemory(s *snapshot.Snapshot) error {
+	mem := in.inst.Memory()
+	if mem == nil {
+		if s.MemoryPages != 0 {
+			return errors.New("snapshot has memory but the module has none")
+		}
+		return nil
+	}
+	cur := mem.Size() / 65536
+	if s.MemoryPages < cur {
+		return fmt.Errorf("snapshot memory (%d pages) is smaller than the module's initial memory (%d)", s.MemoryPages, cur)
+	}
+	if _, ok := mem.Grow(s.MemoryPages - cur); !ok {
+		return fmt.Errorf("cannot grow memory to %d pages", s.MemoryPages)
+	}
+	if !mem.Write(0, s.Memory) {
+		return errors.New("snapshot memory does not fit")
+	}
+	return nil
+}
+
+func (in *Instance) replayDrops(ctx context.Context, export string, idx []uint32) error {
+	if len(idx) == 0 {
+		return nil
+	}
+	fn := in.inst.ExportedFunction(export)
+	if fn == nil {
+		return fmt.Errorf("snapshot drops segments but the module has no %s", export)
+	}
+	for _, i := range idx {
+		if _, err := fn.Call(ctx, uint64(i)); err != nil {
+			return fmt.Errorf("replay drop of segment %d: %w", i, err)
+		}
+	}
+	return nil
+}

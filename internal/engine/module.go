@@ -1,0 +1,176 @@
+package engine
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"github.com/roam-edge/roam/internal/transform"
+	"github.com/roam-edge/roam/internal/wasi"
+	"github.com/roam-edge/roam/internal/wasm"
+)
+
+// Digest is the sha256 of a module's original bytes.
+type Digest [32]byte
+
+func (d Digest) String() string { return hex.EncodeToString(d[:]) }
+
+// Module is a module ready to instantiate: the original bytes, and when
+// migratable, the instrumented bytes for this runtime's engine kind.
+type Module struct {
+	Name       string // as the user gave it
+	Digest     Digest
+	Migratable bool
+	original   []byte
+	code       []byte // what wazero compiles
+
+	namesOnce sync.Once
+	names     map[uint32]string
+	nGlobals  uint32
+}
+
+// Load prepares a module. With migratable set it instruments the module,
+// reusing an earlier instrumentation from the cache directory when there is
+// one; a refused feature comes back as a *transform.Error.
+func (r *Runtime) Load(name string, b []byte, migratable bool) (*Module, error) {
+	m := &Module{Name: name, Digest: sha256.Sum256(b), Migratable: migratable, original: b, code: b}
+	if !migratable {
+		return m, nil
+	}
+	code, err := r.instrumented(m)
+	if err != nil {
+		return nil, err
+	}
+	m.code = code
+	return m, nil
+}
+
+func (r *Runtime) instrumentedPath(d Digest) string {
+	return filepath.Join(r.cacheDir, "instrumented",
+		fmt.Sprintf("%s-t%d-%s.wasm", d, transform.Version, r.kind))
+}
+
+func (r *Runtime) instrumented(m *Module) ([]byte, error) {
+	path := r.instrumentedPath(m.Digest)
+	if b, err := os.ReadFile(path); err == nil {
+		return b, nil
+	}
+	b, err := Instrument(m.original, r.kind == Interpreter)
+	if err != nil {
+		return nil, err
+	}
+	_ = writeFileAtomic(path, b) // a cache: failing to write it only costs time
+	return b, nil
+}
+
+// Instrument decodes and instruments a module for the given poll variant.
+func Instrument(b []byte, pollImport bool) ([]byte, error) {
+	mod, err := wasm.Decode(b)
+	if err != nil {
+		return nil, fmt.Errorf("decode module: %w", err)
+	}
+	out, err := transform.Instrument(mod, transform.Options{PollImport: pollImport, Blocking: isBlocking})
+	if err != nil {
+		return nil, err
+	}
+	return wasm.Encode(out), nil
+}
+
+var blockingNames = func() map[string]bool {
+	out := map[string]bool{}
+	for _, f := range wasiSignatures() {
+		if f.Blocking {
+			out[f.Name] = true
+		}
+	}
+	return out
+}()
+
+func isBlocking(module, name string) bool {
+	return module == wasi.ModuleName && blockingNames[name]
+}
+
+// FuncName names function idx (original index space) for people.
+func (m *Module) FuncName(idx uint32) string {
+	m.loadNames()
+	if n, ok := m.names[idx]; ok {
+		return n
+	}
+	return fmt.Sprintf("func[%d]", idx)
+}
+
+// FuncNames returns the name section's function names.
+func (m *Module) FuncNames() map[uint32]string {
+	m.loadNames()
+	return m.names
+}
+
+func (m *Module) loadNames() {
+	m.namesOnce.Do(func() {
+		if mod, err := wasm.Decode(m.original); err == nil {
+			m.names = mod.FuncNames()
+			m.nGlobals = uint32(mod.NumImported(wasm.ExternGlobal) + len(mod.Globals))
+		}
+	})
+}
+
+// numGlobals counts the original module's globals.
+func (m *Module) numGlobals() uint32 {
+	m.loadNames()
+	return m.nGlobals
+}
+
+// Store keeps modules by digest so a snapshot can find its module.
+type Store struct{ Dir string }
+
+func (s *Store) path(d Digest) string { return filepath.Join(s.Dir, d.String()+".wasm") }
+
+// Put stores b under its digest.
+func (s *Store) Put(b []byte) (Digest, error) {
+	d := Digest(sha256.Sum256(b))
+	if _, err := os.Stat(s.path(d)); err == nil {
+		return d, nil
+	}
+	return d, writeFileAtomic(s.path(d), b)
+}
+
+// ErrModuleNotFound means the store has no module with that digest.
+var ErrModuleNotFound = errors.New("module not in the local store")
+
+// Get returns the module with digest d.
+func (s *Store) Get(d Digest) ([]byte, error) {
+	b, err := os.ReadFile(s.path(d))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("%w: %s (pass --module FILE)", ErrModuleNotFound, d)
+	}
+	return b, err
+}
+
+// writeFileAtomic writes a temp file in the same directory, syncs it and
+// renames it into place, so readers see the whole file or none.
+func writeFileAtomic(path string, b []byte) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), path)
+}

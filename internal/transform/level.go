@@ -1,0 +1,357 @@
+package transform
+
+import (
+	"github.com/roam-edge/roam/internal/wasm"
+)
+
+// Case kinds of a rewind dispatch.
+const (
+	caseTrap   = iota
+	caseHeader // land at the loop header or function entry
+	caseEnter  // enter the nested construct node
+	caseRecall // re-execute the call node (its callee rewinds, or the import runs again)
+	caseAfter  // continue after the call node with its saved results
+)
+
+type rewindCase struct {
+	kind int
+	node int
+	cond int32 // caseEnter on an if: 1 for the then branch, 0 for else
+}
+
+// plan is where a sequence's landing blocks go: a rewind branches to the
+// end of landing block j, which is the point the safe point resumes at.
+type plan struct {
+	types  [][]wasm.ValType // level stack at each landing
+	label  []int            // output label index of each landing block
+	before map[int]int      // node index -> landing just before it
+	after  map[int]int      // call node index -> landing just after its check
+	header int              // landing after the prologue, or -1
+}
+
+func (f *fnT) planLevel(seq []node, lv level) *plan {
+	p := &plan{before: map[int]int{}, after: map[int]int{}, header: -1}
+	if lv.headerSP >= 0 {
+		p.header = 0
+		p.types = append(p.types, lv.params)
+	}
+	for i := range seq {
+		n := &seq[i]
+		switch {
+		case n.hasSP:
+			ins, _, _ := f.constructIO(n)
+			p.before[i] = len(p.types)
+			p.types = append(p.types, ins)
+		case n.sp >= 0:
+			st := n.stack[lv.base:]
+			p.before[i] = len(p.types)
+			p.types = append(p.types, st)
+			p.after[i] = len(p.types)
+			p.types = append(p.types, f.afterCall(n, st))
+		}
+	}
+	return p
+}
+
+// afterCall is the level stack after call node n, given the one before.
+func (f *fnT) afterCall(n *node, st []wasm.ValType) []wasm.ValType {
+	out := append([]wasm.ValType(nil), st[:len(st)-len(f.callArgs(n))]...)
+	return append(out, f.calleeSig(n).Results...)
+}
+
+// emitLevel emits a sequence that contains safe points: landing blocks
+// around it, a prologue that polls or dispatches a rewind, then the code.
+func (f *fnT) emitLevel(seq []node, lv level) {
+	p := f.planLevel(seq, lv)
+	p.label = make([]int, len(p.types))
+	for j := len(p.types) - 1; j >= 0; j-- {
+		f.open(wasm.OpBlock, f.blockType(lv.params, p.types[j]))
+		p.label[j] = len(f.labels) - 1
+	}
+	f.emitPrologue(seq, lv, p)
+	if p.header >= 0 {
+		f.close()
+	}
+	for i := range seq {
+		n := &seq[i]
+		if _, ok := p.before[i]; ok {
+			if n.hasSP && n.below != nil {
+				f.stashIn(n)
+			}
+			f.close()
+		}
+		switch {
+		case n.hasSP:
+			f.emitConstruct(n, lv)
+		case n.sp >= 0:
+			f.emitSafeCall(n, lv)
+			f.close()
+		default:
+			f.emitVerbatim(n)
+		}
+	}
+}
+
+// emitPrologue polls (loops, recursive functions) and, when rewinding,
+// restores the frame (function level) and dispatches to a landing.
+func (f *fnT) emitPrologue(seq []node, lv level, p *plan) {
+	pt := f.blockType(lv.params, lv.params)
+	if lv.headerSP >= 0 {
+		f.emitPoll()
+		f.open(wasm.OpIf, pt)
+	}
+	f.emit(wasm.Instr{Op: wasm.OpGlobalGet, Imm: uint64(f.t.stateGlobal)}, i32const(StateRewinding), wasm.Instr{Op: wasm.OpI32Eq})
+	f.open(wasm.OpIf, pt)
+	for range lv.params {
+		f.emit(wasm.Instr{Op: wasm.OpDrop})
+	}
+	if lv.fn {
+		f.emitRestoreLocals()
+	}
+	f.emitDispatch(seq, lv, p)
+	if lv.headerSP >= 0 {
+		f.emit(wasm.Instr{Op: wasm.OpElse})
+		f.emitUnwind(lv.params, lv.headerSP, KindLoop)
+		f.close()
+	}
+	f.close()
+}
+
+func (f *fnT) emitPoll() {
+	if f.t.opts.PollImport {
+		f.emit(wasm.Instr{Op: wasm.OpCall, Imm: uint64(f.t.hostFunc("poll"))})
+		return
+	}
+	f.emit(wasm.Instr{Op: wasm.OpGlobalGet, Imm: uint64(f.t.stateGlobal)})
+}
+
+func (f *fnT) emitRestoreLocals() {
+	f.emit(i32const(int32(f.orig)), f.callHost("rewind"), wasm.Instr{Op: wasm.OpLocalSet, Imm: uint64(f.site)})
+	for i := len(f.locals) - 1; i >= 0; i-- {
+		if f.isSaved(i) {
+			f.emitPop(f.locals[i])
+			f.emit(wasm.Instr{Op: wasm.OpLocalSet, Imm: uint64(i)})
+		}
+	}
+}
+
+// cases maps every landing id of the level to what the rewind does there.
+func (f *fnT) cases(seq []node, lv level) []rewindCase {
+	out := make([]rewindCase, 2*(lv.hi-lv.lo))
+	for s := lv.lo; s < lv.hi; s++ {
+		if s == lv.headerSP {
+			out[2*(s-lv.lo)] = rewindCase{kind: caseHeader}
+		}
+	}
+	for i := range seq {
+		n := &seq[i]
+		switch {
+		case n.sp >= 0:
+			out[2*(n.sp-lv.lo)] = rewindCase{kind: caseRecall, node: i}
+			out[2*(n.sp-lv.lo)+1] = rewindCase{kind: caseAfter, node: i}
+		case n.hasSP:
+			for s := n.lo; s < n.hi; s++ {
+				c := rewindCase{kind: caseEnter, node: i, cond: -1}
+				if n.in.Op == wasm.OpIf {
+					c.cond = 0
+					if s < n.mid {
+						c.cond = 1
+					}
+				}
+				out[2*(s-lv.lo)], out[2*(s-lv.lo)+1] = c, c
+			}
+		}
+	}
+	return out
+}
+
+// emitDispatch branches on the landing id to the case that rebuilds the
+// level's operand stack and jumps to the landing.
+func (f *fnT) emitDispatch(seq []node, lv level, p *plan) {
+	ids := f.cases(seq, lv)
+	var uniq []rewindCase
+	targets := make([]uint32, len(ids)+1)
+	for i, c := range ids {
+		k := -1
+		for j, u := range uniq {
+			if u == c {
+				k = j
+			}
+		}
+		if c.kind == caseTrap {
+			k = -2
+		} else if k < 0 {
+			uniq = append(uniq, c)
+			k = len(uniq) - 1
+		}
+		targets[i] = uint32(k)
+	}
+	for i := range targets {
+		if int32(targets[i]) < 0 {
+			targets[i] = uint32(len(uniq))
+		}
+	}
+	targets[len(ids)] = uint32(len(uniq))
+	for range uniq {
+		f.open(wasm.OpBlock, wasm.BlockType{})
+	}
+	f.open(wasm.OpBlock, wasm.BlockType{})
+	f.emit(wasm.Instr{Op: wasm.OpLocalGet, Imm: uint64(f.site)}, i32const(int32(2*lv.lo)), wasm.Instr{Op: wasm.OpI32Sub},
+		wasm.Instr{Op: wasm.OpBrTable, Labels: targets})
+	for _, c := range uniq {
+		f.close()
+		f.emitCase(seq, lv, p, c)
+	}
+	f.close()
+	f.emit(wasm.Instr{Op: wasm.OpUnreachable})
+}
+
+func (f *fnT) emitCase(seq []node, lv level, p *plan, c rewindCase) {
+	var n *node
+	if c.kind != caseHeader {
+		n = &seq[c.node]
+	}
+	switch c.kind {
+	case caseHeader:
+		f.emitPops(lv.params)
+		f.emit(f.callHost("rewound"))
+		f.emitBr(p.label[p.header])
+	case caseEnter:
+		ins, _, _ := f.constructIO(n)
+		if c.cond >= 0 {
+			ins = ins[:len(ins)-1]
+		}
+		f.emitDummies(ins)
+		if c.cond >= 0 {
+			f.emit(i32const(c.cond))
+		}
+		f.emitBr(p.label[p.before[c.node]])
+	case caseRecall, caseAfter:
+		st := n.stack[lv.base:]
+		sig := f.calleeSig(n)
+		args := f.callArgs(n)
+		f.emitPops(st[:len(st)-len(args)])
+		f.emitPops(sig.Results)
+		if c.kind == caseAfter {
+			f.emit(f.callHost("rewound"))
+			f.emitBr(p.label[p.after[c.node]])
+			return
+		}
+		for range sig.Results {
+			f.emit(wasm.Instr{Op: wasm.OpDrop})
+		}
+		if n.argTemps != nil {
+			for _, l := range n.argTemps {
+				f.emit(wasm.Instr{Op: wasm.OpLocalGet, Imm: uint64(l)})
+			}
+		} else {
+			f.emitDummies(args)
+		}
+		if n.import_ {
+			f.emit(f.callHost("rewound"))
+		}
+		f.emitBr(p.label[p.before[c.node]])
+	}
+}
+
+// emitSafeCall emits a call that may unwind and the check after it.
+func (f *fnT) emitSafeCall(n *node, lv level) {
+	if n.argTemps != nil {
+		for i := len(n.argTemps) - 1; i >= 0; i-- {
+			f.emit(wasm.Instr{Op: wasm.OpLocalSet, Imm: uint64(n.argTemps[i])})
+		}
+		for _, l := range n.argTemps {
+			f.emit(wasm.Instr{Op: wasm.OpLocalGet, Imm: uint64(l)})
+		}
+	}
+	f.emitInstr(n.in)
+	after := f.afterCall(n, n.stack[lv.base:])
+	kind := KindCall
+	if n.import_ {
+		kind = KindImport
+	}
+	f.emit(wasm.Instr{Op: wasm.OpGlobalGet, Imm: uint64(f.t.stateGlobal)})
+	f.open(wasm.OpIf, f.blockType(after, after))
+	f.emitUnwind(after, n.sp, kind)
+	f.close()
+}
+
+// emitConstruct emits a block, loop or if that contains safe points.
+func (f *fnT) emitConstruct(n *node, lv level) {
+	ins, _, _ := f.constructIO(n)
+	params, _, _ := f.t.m.BlockSig(n.in.Block)
+	inner := level{params: params, base: len(n.stack) - len(ins), headerSP: -1}
+	f.openOrig(n.in)
+	body := inner
+	body.lo, body.hi = n.lo, n.mid
+	if n.in.Op == wasm.OpLoop {
+		body.loop, body.headerSP = true, n.lo
+	}
+	f.emitSeq(n.body, body)
+	if n.hasElse {
+		f.emit(wasm.Instr{Op: wasm.OpElse})
+		els := inner
+		els.lo, els.hi = n.mid, n.hi
+		f.emitSeq(n.els, els)
+	}
+	f.close()
+	if n.below != nil {
+		f.stashOut(n)
+	}
+}
+
+func (f *fnT) emitSeq(seq []node, lv level) {
+	if lv.hi > lv.lo {
+		f.emitLevel(seq, lv)
+		return
+	}
+	for i := range seq {
+		f.emitVerbatim(&seq[i])
+	}
+}
+
+// emitVerbatim emits a node without safe points, fixing labels and indices.
+func (f *fnT) emitVerbatim(n *node) {
+	switch n.in.Op {
+	case wasm.OpBlock, wasm.OpLoop, wasm.OpIf:
+		f.openOrig(n.in)
+		for i := range n.body {
+			f.emitVerbatim(&n.body[i])
+		}
+		if n.hasElse {
+			f.emit(wasm.Instr{Op: wasm.OpElse})
+			for i := range n.els {
+				f.emitVerbatim(&n.els[i])
+			}
+		}
+		f.close()
+	default:
+		f.emitInstr(n.in)
+	}
+}
+
+// stashIn moves the values under a construct's inputs into locals.
+func (f *fnT) stashIn(n *node) {
+	for i := len(n.inTemps) - 1; i >= 0; i-- {
+		f.emit(wasm.Instr{Op: wasm.OpLocalSet, Imm: uint64(n.inTemps[i])})
+	}
+	for i := len(n.below) - 1; i >= 0; i-- {
+		f.emit(wasm.Instr{Op: wasm.OpLocalSet, Imm: uint64(n.below[i])})
+	}
+	for _, l := range n.inTemps {
+		f.emit(wasm.Instr{Op: wasm.OpLocalGet, Imm: uint64(l)})
+	}
+}
+
+// stashOut puts the stashed values back under the construct's results.
+func (f *fnT) stashOut(n *node) {
+	for i := len(n.outTemps) - 1; i >= 0; i-- {
+		f.emit(wasm.Instr{Op: wasm.OpLocalSet, Imm: uint64(n.outTemps[i])})
+	}
+	for _, l := range n.below {
+		f.emit(wasm.Instr{Op: wasm.OpLocalGet, Imm: uint64(l)})
+	}
+	for _, l := range n.outTemps {
+		f.emit(wasm.Instr{Op: wasm.OpLocalGet, Imm: uint64(l)})
+	}
+}
