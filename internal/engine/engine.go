@@ -63,6 +63,9 @@ type Config struct {
 	CacheDir string
 	// NoCache keeps compiled code in memory only.
 	NoCache bool
+	// Setup, when set, runs on every new wazero runtime before the module is
+	// instantiated, to add host modules (the spec test suite's "spectest").
+	Setup func(ctx context.Context, wz wazero.Runtime) error
 }
 
 // DefaultCacheDir is $ROAM_CACHE_DIR, else the user cache directory's roam folder.
@@ -82,6 +85,7 @@ type Runtime struct {
 	cacheDir string
 	cache    wazero.CompilationCache
 	store    *Store
+	setup    func(ctx context.Context, wz wazero.Runtime) error
 }
 
 // NewRuntime prepares the caches. It does not start wazero yet: each
@@ -96,7 +100,7 @@ func NewRuntime(cfg Config) (*Runtime, error) {
 	if dir == "" {
 		dir = DefaultCacheDir()
 	}
-	r := &Runtime{kind: kind, cacheDir: dir, store: &Store{Dir: filepath.Join(dir, "modules")}}
+	r := &Runtime{kind: kind, cacheDir: dir, store: &Store{Dir: filepath.Join(dir, "modules")}, setup: cfg.Setup}
 	if cfg.NoCache {
 		r.cache = wazero.NewCompilationCache()
 	} else if r.cache, err = wazero.NewCompilationCacheWithDir(filepath.Join(dir, "compiled")); err != nil {

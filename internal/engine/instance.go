@@ -91,6 +91,11 @@ func (in *Instance) setup(ctx context.Context) error {
 	if err := in.instantiateWASI(ctx); err != nil {
 		return err
 	}
+	if in.rt.setup != nil {
+		if err := in.rt.setup(ctx, in.wz); err != nil {
+			return err
+		}
+	}
 	if in.mod.Migratable {
 		if err := in.instantiateRoam(ctx); err != nil {
 			return err
@@ -125,7 +130,7 @@ func (in *Instance) planEntries() error {
 	case in.inst.ExportedFunction("_initialize") != nil:
 		in.plan = append(in.plan, "_initialize")
 	default:
-		return fmt.Errorf("%s exports neither _start nor _initialize: not a WASI program", in.mod.Name)
+		in.plan = nil // a library module: only Call applies
 	}
 	return nil
 }
@@ -176,6 +181,9 @@ func (in *Instance) Pause() {
 // Run executes a WASI program until it exits, traps or pauses. It returns
 // the guest's exit code, ErrPaused, a *TrapError, or a host failure.
 func (in *Instance) Run(ctx context.Context) (uint32, error) {
+	if in.plan == nil {
+		return 0, fmt.Errorf("%s exports neither _start nor _initialize: not a WASI program", in.mod.Name)
+	}
 	for in.stage < len(in.plan) {
 		var err error
 		if in.rewinding {

@@ -51,8 +51,23 @@ func (r *Runtime) Load(name string, b []byte, migratable bool) (*Module, error) 
 
 func (r *Runtime) instrumentedPath(d Digest) string {
 	return filepath.Join(r.cacheDir, "instrumented",
-		fmt.Sprintf("%s-t%d-%s.wasm", d, transform.Version, r.kind))
+		fmt.Sprintf("%s-t%d-%s-%s.wasm", d, transform.Version, buildFingerprint, r.kind))
 }
+
+// buildFingerprint tells builds of roam apart, so that a rebuilt transform
+// never reuses another build's instrumented modules: the executable's size
+// and modification time, which cost one stat to read.
+var buildFingerprint = func() string {
+	exe, err := os.Executable()
+	if err != nil {
+		return "x"
+	}
+	fi, err := os.Stat(exe)
+	if err != nil {
+		return "x"
+	}
+	return fmt.Sprintf("%x%x", fi.Size(), fi.ModTime().UnixNano())
+}()
 
 func (r *Runtime) instrumented(m *Module) ([]byte, error) {
 	path := r.instrumentedPath(m.Digest)

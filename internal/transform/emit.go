@@ -11,6 +11,7 @@ type fnT struct {
 	sig    wasm.FuncType
 	locals []wasm.ValType // params, declared locals, then ours
 	saved  int            // locals [0, saved) and [firstTemp, len) are saved in frames
+	live   map[int]bitset // safe point -> original locals live there
 
 	site, v128tmp, i64tmp uint32
 	firstTemp             int
@@ -56,6 +57,7 @@ func (f *fnT) run(tree []node) error {
 			return errorf("a reference-typed local (%d) would be live across a safe point; migratable mode cannot capture it", i)
 		}
 	}
+	f.live = computeLiveness(tree, f.saved, f.entrySP)
 	f.pushOrigLabel()
 	f.emitLevel(tree, level{fn: true, headerSP: f.entrySP, lo: 0, hi: f.nextSP})
 	f.out = append(f.out, wasm.Instr{Op: wasm.OpEnd})

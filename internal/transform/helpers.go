@@ -154,8 +154,14 @@ func (f *fnT) emitUnwind(st []wasm.ValType, sp int, kind int) {
 	for i := len(st) - 1; i >= 0; i-- {
 		f.emitPush(st[i])
 	}
+	live := f.live[sp]
 	for i, t := range f.locals {
-		if f.isSaved(i) {
+		switch {
+		case !f.isSaved(i):
+		case i < f.saved && (live == nil || !live.has(uint32(i))):
+			f.emitDummies([]wasm.ValType{t}) // dead here: save a zero, read nothing
+			f.emitPush(t)
+		default:
 			f.emit(wasm.Instr{Op: wasm.OpLocalGet, Imm: uint64(i)})
 			f.emitPush(t)
 		}

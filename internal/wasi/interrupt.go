@@ -45,6 +45,9 @@ func (i *interruptor) done() <-chan struct{} {
 // (false: the caller must return without side effects and the Host records
 // the interruption).
 func (h *Host) wait(ctx context.Context, wake <-chan struct{}, d time.Duration) bool {
+	if ctx == nil {
+		ctx = context.Background()
+	}
 	var timeout <-chan time.Time
 	if d >= 0 {
 		t := time.NewTimer(d)
