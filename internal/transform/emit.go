@@ -59,7 +59,7 @@ func (f *fnT) run(tree []node) error {
 	}
 	f.live = computeLiveness(tree, f.saved, f.entrySP)
 	f.pushOrigLabel()
-	f.emitLevel(tree, level{fn: true, headerSP: f.entrySP, lo: 0, hi: f.nextSP})
+	f.emitLevel(tree, level{fn: true, headerSP: f.entrySP, lo: 0, hi: f.nextSP}, nil)
 	f.out = append(f.out, wasm.Instr{Op: wasm.OpEnd})
 	return nil
 }

@@ -14,9 +14,19 @@ const (
 )
 
 type rewindCase struct {
-	kind int
-	node int
-	cond int32 // caseEnter on an if: 1 for the then branch, 0 for else
+	kind  int
+	scope int // which scope of the dispatch's chain the node belongs to
+	node  int
+	cond  int32 // caseEnter on an if: 1 for the then branch, 0 for else
+}
+
+// scope is a sequence being emitted, with its landing plan. A dispatch
+// serves a chain of scopes: its own and the enclosing ones that begin
+// directly with it (see sinks).
+type scope struct {
+	seq []node
+	lv  level
+	p   *plan
 }
 
 // plan is where a sequence's landing blocks go: a rewind branches to the
@@ -61,14 +71,19 @@ func (f *fnT) afterCall(n *node, st []wasm.ValType) []wasm.ValType {
 
 // emitLevel emits a sequence that contains safe points: landing blocks
 // around it, a prologue that polls or dispatches a rewind, then the code.
-func (f *fnT) emitLevel(seq []node, lv level) {
+// outer are enclosing scopes whose dispatch this sequence's prologue does.
+func (f *fnT) emitLevel(seq []node, lv level, outer []*scope) {
 	p := f.planLevel(seq, lv)
 	p.label = make([]int, len(p.types))
 	for j := len(p.types) - 1; j >= 0; j-- {
 		f.open(wasm.OpBlock, f.blockType(lv.params, p.types[j]))
 		p.label[j] = len(f.labels) - 1
 	}
-	f.emitPrologue(seq, lv, p)
+	chain := append(append([]*scope(nil), outer...), &scope{seq, lv, p})
+	sink := f.sinks(seq, lv)
+	if !sink {
+		f.emitPrologue(chain)
+	}
 	if p.header >= 0 {
 		f.close()
 	}
@@ -81,8 +96,10 @@ func (f *fnT) emitLevel(seq []node, lv level) {
 			f.close()
 		}
 		switch {
+		case n.hasSP && i == 0 && sink:
+			f.emitConstruct(n, lv, chain)
 		case n.hasSP:
-			f.emitConstruct(n, lv)
+			f.emitConstruct(n, lv, nil)
 		case n.sp >= 0:
 			f.emitSafeCall(n, lv)
 			f.close()
@@ -92,9 +109,24 @@ func (f *fnT) emitLevel(seq []node, lv level) {
 	}
 }
 
+// sinks reports whether a sequence can leave its rewind dispatch to its
+// first node: a block or loop that starts the sequence, takes exactly the
+// sequence's values and contains safe points. Nothing runs between the two
+// starts, so one check serves both; Go's code nests dozens of blocks at the
+// top of every function loop, each of which would otherwise test the state.
+func (f *fnT) sinks(seq []node, lv level) bool {
+	if lv.headerSP >= 0 || len(seq) == 0 {
+		return false
+	}
+	n := &seq[0]
+	return n.hasSP && n.below == nil && (n.in.Op == wasm.OpBlock || n.in.Op == wasm.OpLoop)
+}
+
 // emitPrologue polls (loops, recursive functions) and, when rewinding,
-// restores the frame (function level) and dispatches to a landing.
-func (f *fnT) emitPrologue(seq []node, lv level, p *plan) {
+// restores the frame (function level) and dispatches to a landing of any
+// scope of the chain (the last is the sequence being emitted).
+func (f *fnT) emitPrologue(chain []*scope) {
+	lv := chain[len(chain)-1].lv
 	pt := f.blockType(lv.params, lv.params)
 	if lv.headerSP >= 0 {
 		f.emitPoll()
@@ -105,10 +137,10 @@ func (f *fnT) emitPrologue(seq []node, lv level, p *plan) {
 	for range lv.params {
 		f.emit(wasm.Instr{Op: wasm.OpDrop})
 	}
-	if lv.fn {
+	if chain[0].lv.fn {
 		f.emitRestoreLocals()
 	}
-	f.emitDispatch(seq, lv, p)
+	f.emitDispatch(chain)
 	if lv.headerSP >= 0 {
 		f.emit(wasm.Instr{Op: wasm.OpElse})
 		f.emitUnwind(lv.params, lv.headerSP, KindLoop)
@@ -135,23 +167,32 @@ func (f *fnT) emitRestoreLocals() {
 	}
 }
 
-// cases maps every landing id of the level to what the rewind does there.
-func (f *fnT) cases(seq []node, lv level) []rewindCase {
-	out := make([]rewindCase, 2*(lv.hi-lv.lo))
-	for s := lv.lo; s < lv.hi; s++ {
-		if s == lv.headerSP {
-			out[2*(s-lv.lo)] = rewindCase{kind: caseHeader}
-		}
+// cases maps every landing id of the chain's outermost scope to what the
+// rewind does there; the innermost scope that holds an id decides.
+func (f *fnT) cases(chain []*scope) []rewindCase {
+	outer := chain[0].lv
+	out := make([]rewindCase, 2*(outer.hi-outer.lo))
+	for k, sc := range chain {
+		f.scopeCases(k, sc, out[2*(sc.lv.lo-outer.lo):2*(sc.lv.hi-outer.lo)])
 	}
-	for i := range seq {
-		n := &seq[i]
+	return out
+}
+
+// scopeCases fills out (the ids of sc's range) with sc's cases.
+func (f *fnT) scopeCases(k int, sc *scope, out []rewindCase) {
+	lv := sc.lv
+	if lv.headerSP >= 0 {
+		out[2*(lv.headerSP-lv.lo)] = rewindCase{kind: caseHeader, scope: k}
+	}
+	for i := range sc.seq {
+		n := &sc.seq[i]
 		switch {
 		case n.sp >= 0:
-			out[2*(n.sp-lv.lo)] = rewindCase{kind: caseRecall, node: i}
-			out[2*(n.sp-lv.lo)+1] = rewindCase{kind: caseAfter, node: i}
+			out[2*(n.sp-lv.lo)] = rewindCase{kind: caseRecall, scope: k, node: i}
+			out[2*(n.sp-lv.lo)+1] = rewindCase{kind: caseAfter, scope: k, node: i}
 		case n.hasSP:
 			for s := n.lo; s < n.hi; s++ {
-				c := rewindCase{kind: caseEnter, node: i, cond: -1}
+				c := rewindCase{kind: caseEnter, scope: k, node: i, cond: -1}
 				if n.in.Op == wasm.OpIf {
 					c.cond = 0
 					if s < n.mid {
@@ -162,13 +203,12 @@ func (f *fnT) cases(seq []node, lv level) []rewindCase {
 			}
 		}
 	}
-	return out
 }
 
 // emitDispatch branches on the landing id to the case that rebuilds the
 // level's operand stack and jumps to the landing.
-func (f *fnT) emitDispatch(seq []node, lv level, p *plan) {
-	ids := f.cases(seq, lv)
+func (f *fnT) emitDispatch(chain []*scope) {
+	ids := f.cases(chain)
 	var uniq []rewindCase
 	targets := make([]uint32, len(ids)+1)
 	for i, c := range ids {
@@ -196,11 +236,12 @@ func (f *fnT) emitDispatch(seq []node, lv level, p *plan) {
 		f.open(wasm.OpBlock, wasm.BlockType{})
 	}
 	f.open(wasm.OpBlock, wasm.BlockType{})
-	f.emit(wasm.Instr{Op: wasm.OpLocalGet, Imm: uint64(f.site)}, i32const(int32(2*lv.lo)), wasm.Instr{Op: wasm.OpI32Sub},
+	f.emit(wasm.Instr{Op: wasm.OpLocalGet, Imm: uint64(f.site)}, i32const(int32(2*chain[0].lv.lo)), wasm.Instr{Op: wasm.OpI32Sub},
 		wasm.Instr{Op: wasm.OpBrTable, Labels: targets})
 	for _, c := range uniq {
 		f.close()
-		f.emitCase(seq, lv, p, c)
+		sc := chain[c.scope]
+		f.emitCase(sc.seq, sc.lv, sc.p, c)
 	}
 	f.close()
 	f.emit(wasm.Instr{Op: wasm.OpUnreachable})
@@ -277,7 +318,7 @@ func (f *fnT) emitSafeCall(n *node, lv level) {
 }
 
 // emitConstruct emits a block, loop or if that contains safe points.
-func (f *fnT) emitConstruct(n *node, lv level) {
+func (f *fnT) emitConstruct(n *node, lv level, outer []*scope) {
 	ins, _, _ := f.constructIO(n)
 	params, _, _ := f.t.m.BlockSig(n.in.Block)
 	inner := level{params: params, base: len(n.stack) - len(ins), headerSP: -1}
@@ -287,12 +328,12 @@ func (f *fnT) emitConstruct(n *node, lv level) {
 	if n.in.Op == wasm.OpLoop {
 		body.loop, body.headerSP = true, n.lo
 	}
-	f.emitSeq(n.body, body)
+	f.emitSeq(n.body, body, outer)
 	if n.hasElse {
 		f.emit(wasm.Instr{Op: wasm.OpElse})
 		els := inner
 		els.lo, els.hi = n.mid, n.hi
-		f.emitSeq(n.els, els)
+		f.emitSeq(n.els, els, nil)
 	}
 	f.close()
 	if n.below != nil {
@@ -300,9 +341,9 @@ func (f *fnT) emitConstruct(n *node, lv level) {
 	}
 }
 
-func (f *fnT) emitSeq(seq []node, lv level) {
+func (f *fnT) emitSeq(seq []node, lv level, outer []*scope) {
 	if lv.hi > lv.lo {
-		f.emitLevel(seq, lv)
+		f.emitLevel(seq, lv, outer)
 		return
 	}
 	for i := range seq {

@@ -16,7 +16,7 @@ import (
 	"github.com/roam-edge/roam/internal/wasm"
 )
 
-func specFiles(t *testing.T) []string {
+func specFiles(t testing.TB) []string {
 	t.Helper()
 	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/tetratelabs/wazero").Output()
 	if err != nil {

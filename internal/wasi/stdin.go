@@ -1,8 +1,11 @@
 package wasi
 
 import (
+	"errors"
 	"io"
+	"os"
 	"sync"
+	"time"
 )
 
 // maxStdinBuffer bounds how far the pump reads ahead of the guest.
@@ -17,12 +20,18 @@ type stdinPump struct {
 	mu        sync.Mutex
 	buf       []byte
 	eof       bool
-	started   bool
-	closed    bool
+	running   bool
+	stopped   bool          // detached or closed: start no read
+	closed    bool          // for good
+	done      chan struct{} // closed when the running goroutine exits
 	delivered uint64        // bytes handed to the guest
 	ready     chan struct{} // signalled when data or EOF arrives
 	room      chan struct{} // signalled when the guest took data
 }
+
+// deadliner is a reader whose pending Read can be aborted (os.File pipes in
+// non-blocking mode, net.Conn).
+type deadliner interface{ SetReadDeadline(time.Time) error }
 
 func newStdinPump(r io.Reader) *stdinPump {
 	return &stdinPump{r: r, eof: r == nil,
@@ -41,9 +50,9 @@ func signal(c chan struct{}) {
 func (p *stdinPump) poll() (n int, eof bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if !p.started && !p.eof && !p.closed {
-		p.started = true
-		go p.run()
+	if !p.running && !p.eof && !p.stopped {
+		p.running, p.done = true, make(chan struct{})
+		go p.run(p.done)
 	}
 	return len(p.buf), p.eof
 }
@@ -62,33 +71,37 @@ func (p *stdinPump) take(dst []byte) int {
 	return n
 }
 
-func (p *stdinPump) run() {
+func (p *stdinPump) run(done chan struct{}) {
+	defer close(done)
 	tmp := make([]byte, 32<<10)
-	for {
-		if !p.waitRoom() {
-			return
-		}
+	for p.waitRoom() {
 		n, err := p.r.Read(tmp)
+		// A deadline is only ever set by detach: not the end of the stream.
+		ended := err != nil && !errors.Is(err, os.ErrDeadlineExceeded)
 		p.mu.Lock()
 		p.buf = append(p.buf, tmp[:n]...)
-		if err != nil { // any read error ends the stream for the guest
-			p.eof = true
+		if ended { // any other error ends the stream
+			p.eof, p.running = true, false
 		}
 		p.mu.Unlock()
 		signal(p.ready)
-		if err != nil {
+		if ended {
 			return
 		}
 	}
 }
 
-// waitRoom blocks while the buffer is full; false once the pump is closed.
+// waitRoom blocks while the buffer is full; false (and not running) once
+// the pump is stopped.
 func (p *stdinPump) waitRoom() bool {
 	for {
 		p.mu.Lock()
-		full, closed := len(p.buf) >= maxStdinBuffer, p.closed
+		full, stopped := len(p.buf) >= maxStdinBuffer, p.stopped
+		if stopped {
+			p.running = false
+		}
 		p.mu.Unlock()
-		if closed {
+		if stopped {
 			return false
 		}
 		if !full {
@@ -98,9 +111,48 @@ func (p *stdinPump) waitRoom() bool {
 	}
 }
 
+// detach stops reading. A read in progress is aborted through a read
+// deadline if the reader supports one; detach then waits up to wait for the
+// goroutine to exit and reports whether it did (so that every byte taken
+// from the reader is in buf).
+func (p *stdinPump) detach(wait time.Duration) bool {
+	p.mu.Lock()
+	p.stopped = true
+	running, done := p.running, p.done
+	p.mu.Unlock()
+	signal(p.room)
+	if !running {
+		return true
+	}
+	if d, ok := p.r.(deadliner); ok {
+		d.SetReadDeadline(time.Unix(1, 0))
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-done:
+		return true
+	case <-t.C:
+		return false
+	}
+}
+
+// attach undoes detach: reading resumes at the guest's next stdin read.
+func (p *stdinPump) attach() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return
+	}
+	if d, ok := p.r.(deadliner); ok {
+		d.SetReadDeadline(time.Time{})
+	}
+	p.stopped = false
+}
+
 func (p *stdinPump) close() {
 	p.mu.Lock()
-	p.closed = true
+	p.closed, p.stopped = true, true
 	p.mu.Unlock()
 	signal(p.room)
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -103,5 +104,41 @@ func TestNilStdin(t *testing.T) {
 	x, _ := newTestHost(t, Config{})
 	if e, s := x.read(0, 8); e != ESUCCESS || s != "" {
 		t.Errorf("nil stdin: %v %q", e, s)
+	}
+}
+
+func TestDetachStdinLeavesDataInThePipe(t *testing.T) {
+	r, w, err := os.Pipe() // non-blocking: its reads can be aborted
+	must(t, err)
+	defer r.Close()
+	defer w.Close()
+	x, _ := newTestHost(t, Config{Stdin: r})
+	go func() {
+		time.Sleep(30 * time.Millisecond)
+		x.h.Interrupt()
+	}()
+	if e, _ := x.read(0, 8); e != EINTR || !x.h.TakeInterrupted() {
+		t.Fatalf("interrupted read: %v", e)
+	}
+	if !x.h.DetachStdin(5 * time.Second) {
+		t.Fatal("pending stdin read not aborted")
+	}
+	w.Write([]byte("after"))
+	state := x.save()
+	if sum, _ := Describe(state); sum.StdinBuffered != 0 || sum.StdinEOF {
+		t.Fatalf("detached host took data: %+v", sum)
+	}
+	h, err := Restore(Config{Stdin: r}, state)
+	must(t, err)
+	y := newHarness(t, h)
+	if e, s := y.read(0, 8); e != ESUCCESS || s != "after" {
+		t.Errorf("restored host read %v %q", e, s)
+	}
+	// A failed move: the source attaches again and reads on.
+	x.h.ClearInterrupt()
+	x.h.AttachStdin()
+	w.Write([]byte("again"))
+	if e, s := x.read(0, 8); e != ESUCCESS || s != "again" {
+		t.Errorf("re-attached read %v %q", e, s)
 	}
 }

@@ -175,6 +175,18 @@ func (h *Host) Close() error {
 	return nil
 }
 
+// DetachStdin stops reading the real stdin, so that a following Save holds
+// every byte taken from it; call it after pausing and before a final Save
+// (when the instance moves away). A read in progress is aborted without
+// consuming data if the reader has SetReadDeadline (net.Conn, or an os.File
+// pipe or terminal in non-blocking mode); DetachStdin waits up to wait for
+// it and returns false if a read is still in progress, whose bytes would
+// then miss the saved state. AttachStdin undoes it (a move that failed).
+func (h *Host) DetachStdin(wait time.Duration) bool { return h.stdin.detach(wait) }
+
+// AttachStdin resumes reading stdin after DetachStdin.
+func (h *Host) AttachStdin() { h.stdin.attach() }
+
 // Interrupt wakes a blocking call now running and makes blocking calls return
 // at once, without effect, until ClearInterrupt. Safe from any goroutine.
 func (h *Host) Interrupt() { h.intr.set() }

@@ -12,6 +12,7 @@ type modCtx struct {
 	impMems    []Limits
 	impGlobals []GlobalType
 	refs       map[uint32]bool // declared function references, built lazily
+	scratch    walker          // buffers kept between walks
 }
 
 func newCtx(m *Module) *modCtx {
@@ -41,13 +42,10 @@ func (c *modCtx) funcType(idx uint64) (FuncType, error) {
 	if idx >= c.numFuncs() {
 		return FuncType{}, fmt.Errorf("unknown function %d", idx)
 	}
-	ti := uint32(0)
-	if n := uint64(len(c.impFuncs)); idx < n {
-		ti = c.impFuncs[idx]
-	} else {
-		ti = c.m.Funcs[idx-n].TypeIdx
+	if n := uint64(len(c.impFuncs)); idx >= n {
+		return c.typ(uint64(c.m.Funcs[idx-n].TypeIdx))
 	}
-	return c.typ(uint64(ti))
+	return c.typ(uint64(c.impFuncs[idx]))
 }
 
 func (c *modCtx) typ(idx uint64) (FuncType, error) {
@@ -61,11 +59,10 @@ func (c *modCtx) table(idx uint64) (TableType, error) {
 	if idx >= c.numTables() {
 		return TableType{}, fmt.Errorf("unknown table %d", idx)
 	}
-	if n := uint64(len(c.impTables)); idx < n {
-		return c.impTables[idx], nil
-	} else {
+	if n := uint64(len(c.impTables)); idx >= n {
 		return c.m.Tables[idx-n], nil
 	}
+	return c.impTables[idx], nil
 }
 
 func (c *modCtx) memory(idx uint64) error {
@@ -79,11 +76,10 @@ func (c *modCtx) global(idx uint64) (GlobalType, error) {
 	if idx >= c.numGlobals() {
 		return GlobalType{}, fmt.Errorf("unknown global %d", idx)
 	}
-	if n := uint64(len(c.impGlobals)); idx < n {
-		return c.impGlobals[idx], nil
-	} else {
+	if n := uint64(len(c.impGlobals)); idx >= n {
 		return c.m.Globals[idx-n].Type, nil
 	}
+	return c.impGlobals[idx], nil
 }
 
 // declared reports whether function idx may be the operand of ref.func in
@@ -132,6 +128,10 @@ func (m *Module) TableTypeOf(idx uint32) (TableType, bool) {
 	return t, err == nil
 }
 
+// singleTypes holds the result lists of single-value block types.
+var singleTypes = map[ValType][]ValType{I32: {I32}, I64: {I64}, F32: {F32}, F64: {F64},
+	V128: {V128}, FuncRef: {FuncRef}, ExternRef: {ExternRef}}
+
 // BlockSig returns the parameter and result types of a block type. The
 // slices may alias m.Types and must not be modified.
 func (m *Module) BlockSig(bt BlockType) (params, results []ValType, err error) {
@@ -139,10 +139,10 @@ func (m *Module) BlockSig(bt BlockType) (params, results []ValType, err error) {
 	case BlockEmpty:
 		return nil, nil, nil
 	case BlockValue:
-		if _, ok := valTypeNames[bt.Value]; !ok || bt.Value == Unknown {
-			return nil, nil, fmt.Errorf("invalid block type %#x", byte(bt.Value))
+		if r := singleTypes[bt.Value]; r != nil {
+			return nil, r, nil
 		}
-		return nil, []ValType{bt.Value}, nil
+		return nil, nil, fmt.Errorf("invalid block type %#x", byte(bt.Value))
 	case BlockIndex:
 		if int64(bt.Index) >= int64(len(m.Types)) {
 			return nil, nil, fmt.Errorf("unknown type %d in block type", bt.Index)

@@ -219,15 +219,16 @@ func (d *decoder) code(s *reader) error {
 		return fmt.Errorf("function and code section have inconsistent lengths: %d and %d", len(m.Funcs), n)
 	}
 	imported := uint32(m.NumImported(ExternFunc))
+	var scratch []Instr
 	for i := range m.Funcs {
-		if err := readCode(s, &m.Funcs[i]); err != nil {
+		if err := readCode(s, &m.Funcs[i], &scratch); err != nil {
 			return fmt.Errorf("function %d: %w", imported+uint32(i), err)
 		}
 	}
 	return nil
 }
 
-func readCode(s *reader, f *Func) error {
+func readCode(s *reader, f *Func, scratch *[]Instr) error {
 	size, err := s.u32()
 	if err != nil {
 		return err
@@ -239,7 +240,7 @@ func readCode(s *reader, f *Func) error {
 	if f.Locals, err = readLocals(r); err != nil {
 		return err
 	}
-	if f.Body, err = readExpr(r); err != nil {
+	if f.Body, err = readExprBuf(r, scratch); err != nil {
 		return err
 	}
 	if !r.done() {

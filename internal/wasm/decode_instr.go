@@ -8,7 +8,15 @@ import (
 // readExpr reads instructions up to and including the end that closes the
 // expression (block nesting is tracked, nothing else is checked).
 func readExpr(r *reader) ([]Instr, error) {
-	var body []Instr
+	var scratch []Instr
+	return readExprBuf(r, &scratch)
+}
+
+// readExprBuf is readExpr collecting into *scratch, which is reused across
+// calls, so that the result is allocated once at its exact size.
+func readExprBuf(r *reader, scratch *[]Instr) ([]Instr, error) {
+	body := (*scratch)[:0]
+	defer func() { *scratch = body[:0] }()
 	depth := 0
 	for {
 		ins, err := readInstr(r)
@@ -21,7 +29,7 @@ func readExpr(r *reader) ([]Instr, error) {
 			depth++
 		case OpEnd:
 			if depth == 0 {
-				return body, nil
+				return append([]Instr(nil), body...), nil
 			}
 			depth--
 		}

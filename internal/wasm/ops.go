@@ -125,7 +125,7 @@ var shapeLanes = map[string]uint8{"i8x16": 16, "i16x8": 8, "i32x4": 4, "i64x2": 
 
 // describe derives an opcode's signature from its mnemonic. Mnemonics not
 // covered by the rules (control, variable, reference, table and bulk memory
-// instructions) are kindSpecial and typed by hand in walk.go.
+// instructions) are kindSpecial and typed by hand in walk_instr.go.
 func describe(name string) opInfo {
 	prefix, op, _ := strings.Cut(name, ".")
 	info := opInfo{name: name}

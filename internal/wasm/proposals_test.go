@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"testing"
+	"time"
 )
 
 // TestProposalSpecs decodes the threads and tail-call proposal tests, which
@@ -87,4 +88,30 @@ func TestNonCanonicalEquivalent(t *testing.T) {
 		}
 	}
 	t.Logf("%d v2 binaries re-encode differently, all to an equal module", n)
+}
+
+// TestRealWorldModules round-trips and validates the compiler-produced
+// modules (C, Go, Rust) in the repository's testdata.
+func TestRealWorldModules(t *testing.T) {
+	files, _ := filepath.Glob("../../testdata/wasm/*.wasm")
+	if len(files) == 0 {
+		t.Skip("no modules in ../../testdata/wasm")
+	}
+	for _, path := range files {
+		b := mustRead(t, path)
+		start := time.Now()
+		m, err := Decode(b)
+		require(t, err == nil, "%s: Decode: %v", path, err)
+		decoded := time.Since(start)
+		out := Encode(m)
+		if !bytes.Equal(out, b) {
+			m2, err := Decode(out)
+			require(t, err == nil, "%s: re-encoding does not decode: %v", path, err)
+			require(t, bytes.Equal(Encode(m2), out), "%s: re-encoding is not stable", path)
+			t.Logf("%s: re-encoding differs (%d vs %d bytes: the input pads LEB128 numbers)", filepath.Base(path), len(out), len(b))
+		}
+		start = time.Now()
+		require(t, m.Validate() == nil, "%s: Validate: %v", path, m.Validate())
+		t.Logf("%s: %d functions, decode %v, validate %v", filepath.Base(path), len(m.Funcs), decoded, time.Since(start))
+	}
 }

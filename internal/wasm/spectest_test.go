@@ -158,17 +158,16 @@ func checkAccepted(t *testing.T, name string, b []byte, m *Module, c *specCounts
 	default:
 		t.Errorf("%s: wazero rejects the re-encoding: %v", name, compiles(out))
 	}
+	for i := range m.Funcs {
+		if err := m.WalkFunc(i, nil); err != nil {
+			t.Errorf("%s: WalkFunc: %v", name, err)
+		}
+	}
 	if err := m.Validate(); err != nil {
 		if valid {
 			t.Errorf("%s: Validate: %v", name, err)
 		}
 		c.stricter++
-		return
-	}
-	for i := range m.Funcs {
-		if err := m.WalkFunc(i, nil); err != nil {
-			t.Errorf("%s: WalkFunc: %v", name, err)
-		}
 	}
 }
 

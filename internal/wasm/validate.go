@@ -195,7 +195,8 @@ func (c *modCtx) validateDatas() error {
 // constExpr checks a constant expression producing one value of type want.
 // global.get may only read immutable imported globals.
 func (c *modCtx) constExpr(e []Instr, want ValType) error {
-	var stack []ValType
+	var buf [2]ValType
+	stack := buf[:0]
 	for i := range e {
 		ins := &e[i]
 		switch ins.Op {

@@ -69,8 +69,10 @@ func (c *modCtx) walk(defined int, visit func(pc int, stack []ValType, reachable
 	if !ok {
 		return fmt.Errorf("function %d: unknown type %d", fidx, f.TypeIdx)
 	}
-	w := &walker{c: c, results: ft.Results}
-	w.locals = append(append(make([]ValType, 0, len(ft.Params)+len(f.Locals)), ft.Params...), f.Locals...)
+	// Reuse the previous walk's buffers (Validate walks every function).
+	w := &walker{c: c, results: ft.Results, vals: c.scratch.vals[:0], ctrls: c.scratch.ctrls[:0]}
+	w.locals = append(append(c.scratch.locals[:0], ft.Params...), f.Locals...)
+	defer func() { c.scratch = *w }()
 	w.pushCtrl(OpBlock, nil, ft.Results)
 	for pc := range f.Body {
 		ins := &f.Body[pc]

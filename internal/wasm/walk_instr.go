@@ -142,6 +142,7 @@ func (w *walker) brTable(labels []uint32) error {
 		return err
 	}
 	arity := len(def.labelTypes())
+	popped := make([]ValType, arity)
 	for _, n := range labels[:len(labels)-1] {
 		l, err := w.label(uint64(n))
 		if err != nil {
@@ -153,7 +154,6 @@ func (w *walker) brTable(labels []uint32) error {
 		}
 		// Pop and push back what was popped: in unreachable code the
 		// slots stay Unknown, so labels of different types may agree.
-		popped := make([]ValType, len(ts))
 		for i := len(ts) - 1; i >= 0; i-- {
 			if popped[i], err = w.popExpect(ts[i]); err != nil {
 				return err
@@ -216,8 +216,10 @@ func (w *walker) selectOp(ins *Instr) error {
 			return fmt.Errorf("invalid result arity %d for select", len(ins.Types))
 		}
 		t := ins.Types[0]
-		if err := w.popVals([]ValType{t, t}); err != nil {
-			return err
+		for i := 0; i < 2; i++ {
+			if _, err := w.popExpect(t); err != nil {
+				return err
+			}
 		}
 		w.push(t)
 		return nil

@@ -1,0 +1,57 @@
+package transform_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+
+	"github.com/roam-edge/roam/internal/transform"
+	"github.com/roam-edge/roam/internal/wasm"
+)
+
+// FuzzInstrument checks that any module wazero accepts either instruments
+// into a module wazero accepts too, or is refused with a *transform.Error;
+// and that no input makes the transform panic.
+func FuzzInstrument(f *testing.F) {
+	seeds, _ := filepath.Glob("../../testdata/wasm/c-*.wasm")
+	for _, p := range seeds {
+		if b, err := os.ReadFile(p); err == nil && len(b) < 64<<10 {
+			f.Add(b)
+		}
+	}
+	for i, p := range specFiles(f) {
+		if i%40 == 0 {
+			b, _ := os.ReadFile(p)
+			f.Add(b)
+		}
+	}
+	ctx := context.Background()
+	r := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfigInterpreter().WithCoreFeatures(api.CoreFeaturesV2))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		m, err := wasm.Decode(b)
+		if err != nil {
+			return
+		}
+		if _, err := r.CompileModule(ctx, b); err != nil {
+			return // the transform's input contract is a valid module
+		}
+		for _, poll := range []bool{false, true} {
+			out, err := transform.Instrument(m, transform.Options{PollImport: poll})
+			var te *transform.Error
+			if errors.As(err, &te) {
+				return
+			}
+			if err != nil {
+				t.Fatalf("instrument: %v", err)
+			}
+			if _, err := r.CompileModule(ctx, wasm.Encode(out)); err != nil {
+				t.Fatalf("instrumented module is invalid: %v", err)
+			}
+		}
+	})
+}

@@ -1,0 +1,197 @@
+// Command go-bigmod is a Roam benchmark guest whose point is its size: it
+// links much of Go's standard library (encoding/json, encoding/xml,
+// text/template, regexp, compress/flate, math/big, crypto/sha256, go/parser
+// and go/format) so that the module is over 3 MB, the size the instrumentation
+// benchmark times. Each round does a little of everything and prints a
+// checksum.
+//
+// Usage: go-bigmod [N]   N = number of rounds (default 10).
+package main
+
+import (
+	"bytes"
+	"compress/flate"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/json"
+	"encoding/xml"
+	"fmt"
+	"go/format"
+	"go/parser"
+	"go/token"
+	"hash/fnv"
+	"io"
+	"math/big"
+	"os"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"text/template"
+)
+
+type rng uint64
+
+func (r *rng) next() uint64 {
+	*r += 0x9e3779b97f4a7c15
+	z := uint64(*r)
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
+	z = (z ^ (z >> 27)) * 0x94d049bb133111eb
+	return z ^ (z >> 31)
+}
+
+// Record is what the JSON, XML and template steps carry.
+type Record struct {
+	XMLName xml.Name          `json:"-" xml:"record"`
+	ID      int               `json:"id" xml:"id,attr"`
+	Name    string            `json:"name" xml:"name"`
+	Tags    []string          `json:"tags" xml:"tag"`
+	Score   float64           `json:"score" xml:"score"`
+	Attrs   map[string]string `json:"attrs" xml:"-"`
+}
+
+var names = []string{"alpha", "beta", "gamma", "delta", "edge", "cloud", "node", "frame"}
+
+func records(r *rng, n int) []Record {
+	out := make([]Record, n)
+	for i := range out {
+		out[i] = Record{
+			ID:    i,
+			Name:  names[r.next()%uint64(len(names))] + "-" + strconv.Itoa(int(r.next()%1000)),
+			Tags:  []string{names[r.next()%8], names[r.next()%8]},
+			Score: float64(r.next()%10000) / 100,
+			Attrs: map[string]string{"k" + strconv.Itoa(i%5): names[i%8]},
+		}
+	}
+	return out
+}
+
+func jsonStep(recs []Record) []byte {
+	b, err := json.Marshal(recs)
+	check(err)
+	var back []Record
+	check(json.Unmarshal(b, &back))
+	if len(back) != len(recs) || back[len(back)-1].Name != recs[len(recs)-1].Name {
+		fail("json round trip differs")
+	}
+	return b
+}
+
+func xmlStep(recs []Record) []byte {
+	b, err := xml.Marshal(recs)
+	check(err)
+	return b
+}
+
+var tmpl = template.Must(template.New("t").Funcs(template.FuncMap{"upper": strings.ToUpper}).Parse(
+	`{{range .}}{{.ID}} {{upper .Name}}{{range .Tags}} #{{.}}{{end}} {{printf "%.2f" .Score}}
+{{end}}`))
+
+func templateStep(recs []Record) []byte {
+	var buf bytes.Buffer
+	check(tmpl.Execute(&buf, recs))
+	return buf.Bytes()
+}
+
+var wordRE = regexp.MustCompile(`([A-Z]+)-([0-9]+)`)
+
+func regexpStep(text []byte) uint64 {
+	var sum uint64
+	for _, m := range wordRE.FindAllSubmatch(text, -1) {
+		n, _ := strconv.Atoi(string(m[2]))
+		sum = sum*31 + uint64(n) + uint64(len(m[1]))
+	}
+	return sum
+}
+
+func flateStep(data []byte) int {
+	var buf bytes.Buffer
+	w, err := flate.NewWriter(&buf, flate.BestSpeed)
+	check(err)
+	_, err = w.Write(data)
+	check(err)
+	check(w.Close())
+	n := buf.Len()
+	back, err := io.ReadAll(flate.NewReader(&buf))
+	check(err)
+	if !bytes.Equal(back, data) {
+		fail("flate round trip differs")
+	}
+	return n
+}
+
+func bigStep(round int) string {
+	f := big.NewInt(1)
+	for i := 2; i <= 200+round; i++ {
+		f.Mul(f, big.NewInt(int64(i)))
+	}
+	return f.Text(36)[:16]
+}
+
+const src = `package p
+
+import "fmt"
+
+func   f(a, b int)int{ if a>b {return a}; return b }
+
+type T struct{ X, Y int }
+
+func (t T) String() string { return fmt.Sprint(t.X, t.Y) }
+`
+
+func goStep() []byte {
+	fset := token.NewFileSet()
+	file, err := parser.ParseFile(fset, "p.go", src, parser.ParseComments)
+	check(err)
+	if len(file.Decls) != 4 {
+		fail("go/parser: unexpected declarations")
+	}
+	out, err := format.Source([]byte(src))
+	check(err)
+	return out
+}
+
+func main() {
+	rounds := 10
+	if len(os.Args) > 1 {
+		if n, err := strconv.Atoi(os.Args[1]); err == nil && n > 0 {
+			rounds = n
+		}
+	}
+	r := rng(42)
+	total := fnv.New64a()
+	for round := 0; round < rounds; round++ {
+		recs := records(&r, 400)
+		js := jsonStep(recs)
+		xs := xmlStep(recs)
+		ts := templateStep(recs)
+		re := regexpStep(bytes.ToUpper(ts))
+		fl := flateStep(js)
+		keys := make([]string, 0, len(recs[0].Attrs))
+		for k := range recs[0].Attrs {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		sum := sha256.Sum256(append(append(js, xs...), ts...))
+		total.Write(sum[:])
+		total.Write(goStep())
+		var w [8]byte
+		binary.LittleEndian.PutUint64(w[:], re+uint64(fl))
+		total.Write(w[:])
+		total.Write([]byte(bigStep(round) + strings.Join(keys, ",")))
+		fmt.Printf("step %d json %d xml %d template %d flate %d checksum %016x\n",
+			round, len(js), len(xs), len(ts), fl, total.Sum64())
+	}
+	fmt.Printf("done checksum %016x\n", total.Sum64())
+}
+
+func check(err error) {
+	if err != nil {
+		fail(err.Error())
+	}
+}
+
+func fail(msg string) {
+	fmt.Fprintln(os.Stderr, "go-bigmod:", msg)
+	os.Exit(1)
+}
