@@ -161,3 +161,9 @@ for n in "${rust_progs[@]}"; do build_rust "$n"; done
 for n in "${go_progs[@]}"; do build_go "$n"; done
 
 echo "built $total programs into testdata/wasm"
+
+# roam demo embeds this program.
+if want c-demo; then
+	cp "$out/c-demo.wasm" "$root/internal/cli/demo.wasm"
+	echo "copied c-demo.wasm -> internal/cli/demo.wasm"
+fi

@@ -68,7 +68,7 @@ func newRoot(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 		fmt.Fprintln(stderr, c.UsageString())
 		return &usageError{err}
 	})
-	root.AddCommand(s.runCmd(), s.resumeCmd(), s.snapshotCmd())
+	root.AddCommand(s.runCmd(), s.resumeCmd(), s.snapshotCmd(), s.demoCmd())
 	return root
 }
 

@@ -73,20 +73,24 @@ func (in *Instance) callWASI(ctx context.Context, f wasi.Func, mod api.Module, s
 // and restore frames.
 func (in *Instance) instantiateRoam(ctx context.Context) error {
 	fns := map[string]api.GoModuleFunc{
-		"poll":         in.poll,
-		"unwind":       in.unwind,
-		"rewind":       in.rewindFrame,
-		"rewound":      in.rewound,
-		"push_i32":     in.pusher(wasm.I32),
-		"push_i64":     in.pusher(wasm.I64),
-		"push_f32":     in.pusher(wasm.F32),
-		"push_f64":     in.pusher(wasm.F64),
-		"pop_i32":      in.popper(wasm.I32),
-		"pop_i64":      in.popper(wasm.I64),
-		"pop_f32":      in.popper(wasm.F32),
-		"pop_f64":      in.popper(wasm.F64),
-		"data_dropped": func(_ context.Context, _ api.Module, s []uint64) { in.droppedData = append(in.droppedData, uint32(s[0])) },
-		"elem_dropped": func(_ context.Context, _ api.Module, s []uint64) { in.droppedElem = append(in.droppedElem, uint32(s[0])) },
+		"poll":     in.poll,
+		"unwind":   in.unwind,
+		"rewind":   in.rewindFrame,
+		"rewound":  in.rewound,
+		"push_i32": in.pusher(wasm.I32),
+		"push_i64": in.pusher(wasm.I64),
+		"push_f32": in.pusher(wasm.F32),
+		"push_f64": in.pusher(wasm.F64),
+		"pop_i32":  in.popper(wasm.I32),
+		"pop_i64":  in.popper(wasm.I64),
+		"pop_f32":  in.popper(wasm.F32),
+		"pop_f64":  in.popper(wasm.F64),
+		"data_dropped": func(_ context.Context, _ api.Module, s []uint64) {
+			in.droppedData = append(in.droppedData, uint32(s[0]))
+		},
+		"elem_dropped": func(_ context.Context, _ api.Module, s []uint64) {
+			in.droppedElem = append(in.droppedElem, uint32(s[0]))
+		},
 	}
 	b := in.wz.NewHostModuleBuilder(transform.HostModule)
 	sigs := transform.HostFuncs()

@@ -37,11 +37,11 @@ type Stdio struct {
 
 // Instance is one running (or paused) instantiation of a module.
 type Instance struct {
-	rt   *Runtime
-	mod  *Module
-	wz   wazero.Runtime
-	inst api.Module
-	wasi *wasi.Host
+	rt    *Runtime
+	mod   *Module
+	wz    wazero.Runtime
+	inst  api.Module
+	wasi  *wasi.Host
 	plan  []string // exports run in order: the start function, then _start
 	stage int
 	entry string // the export running or paused
