@@ -279,9 +279,9 @@ func (in *Instance) Capture() (*snapshot.Snapshot, error) {
 		s.MemoryPages = mem.Size() / 65536
 	}
 	for g := uint32(0); g < in.mod.numGlobals(); g++ {
-		v := snapshot.Value{}
-		if gl := in.inst.ExportedGlobal(transform.GlobalExport(g)); gl != nil {
-			v = snapshot.Value{Type: byte(gl.Type()), Lo: gl.Get()}
+		v, err := in.global(g)
+		if err != nil {
+			return nil, err
 		}
 		s.Globals = append(s.Globals, v)
 	}
@@ -327,8 +327,8 @@ func (in *Instance) load(ctx context.Context, s *snapshot.Snapshot) error {
 		return err
 	}
 	for g, v := range s.Globals {
-		if gl, ok := in.inst.ExportedGlobal(transform.GlobalExport(uint32(g))).(api.MutableGlobal); ok {
-			gl.Set(v.Lo)
+		if err := in.setGlobal(uint32(g), v); err != nil {
+			return err
 		}
 	}
 	if err := in.replayDrops(ctx, transform.ExportData, s.DroppedData); err != nil {
@@ -374,6 +374,42 @@ func (in *Instance) replayDrops(ctx context.Context, export string, idx []uint32
 	for _, i := range idx {
 		if _, err := fn.Call(ctx, uint64(i)); err != nil {
 			return fmt.Errorf("replay drop of segment %d: %w", i, err)
+		}
+	}
+	return nil
+}
+
+// global reads global g through the exports the transform added; globals
+// that cannot change (immutable v128 and references) read as zero values.
+func (in *Instance) global(g uint32) (snapshot.Value, error) {
+	if gl := in.inst.ExportedGlobal(transform.GlobalExport(g)); gl != nil {
+		return snapshot.Value{Type: byte(gl.Type()), Lo: gl.Get()}, nil
+	}
+	if get := in.inst.ExportedFunction(transform.GlobalGetter(g)); get != nil {
+		r, err := get.Call(context.Background())
+		if err != nil {
+			return snapshot.Value{}, fmt.Errorf("read v128 global %d: %w", g, err)
+		}
+		return snapshot.Value{Type: snapshot.TypeV128, Lo: r[0], Hi: r[1]}, nil
+	}
+	return snapshot.Value{}, nil
+}
+
+// setGlobal restores a mutable global; others are as instantiation made them.
+func (in *Instance) setGlobal(g uint32, v snapshot.Value) error {
+	if gl, ok := in.inst.ExportedGlobal(transform.GlobalExport(g)).(api.MutableGlobal); ok {
+		if byte(gl.Type()) != v.Type {
+			return fmt.Errorf("snapshot global %d has type 0x%x, the module's is 0x%x", g, v.Type, byte(gl.Type()))
+		}
+		gl.Set(v.Lo)
+		return nil
+	}
+	if set := in.inst.ExportedFunction(transform.GlobalSetter(g)); set != nil {
+		if v.Type != snapshot.TypeV128 {
+			return fmt.Errorf("snapshot global %d has type 0x%x, the module's is v128", g, v.Type)
+		}
+		if _, err := set.Call(context.Background(), v.Lo, v.Hi); err != nil {
+			return fmt.Errorf("restore v128 global %d: %w", g, err)
 		}
 	}
 	return nil

@@ -69,7 +69,7 @@ func (t *transformer) run() error {
 	}
 	t.addHostImports()
 	t.addStateAndExports()
-	for i := range t.m.Funcs {
+	for i := range trees { // not the functions addStateAndExports appended
 		if err := t.rewriteFunc(i, trees[i]); err != nil {
 			return err
 		}

@@ -223,7 +223,11 @@ func (t *transformer) addStateAndExports() {
 	}
 	add(ExportState, wasm.ExternGlobal, t.stateGlobal)
 	for g := uint32(0); g < nGlobals; g++ {
-		if gt, ok := t.m.GlobalTypeOf(g); ok && gt.Type != wasm.V128 && !gt.Type.IsRef() {
+		gt, _ := t.m.GlobalTypeOf(g)
+		switch {
+		case gt.Type == wasm.V128 && gt.Mutable:
+			t.addV128Accessors(g, add)
+		case gt.Type != wasm.V128 && !gt.Type.IsRef():
 			add(GlobalExport(g), wasm.ExternGlobal, g)
 		}
 	}
@@ -233,12 +237,33 @@ func (t *transformer) addStateAndExports() {
 	}
 }
 
+// addV128Accessors exports a getter and a setter of global g in two i64
+// halves: host functions and the wazero API take no v128.
+func (t *transformer) addV128Accessors(g uint32, add func(string, wasm.ExternKind, uint32)) {
+	halves := []wasm.ValType{wasm.I64, wasm.I64}
+	get := []wasm.Instr{
+		{Op: wasm.OpGlobalGet, Imm: uint64(g)}, {Op: wasm.OpLocalSet},
+		{Op: wasm.OpLocalGet}, {Op: wasm.OpI64x2ExtractLane, Lane: 0},
+		{Op: wasm.OpLocalGet}, {Op: wasm.OpI64x2ExtractLane, Lane: 1}, {Op: wasm.OpEnd},
+	}
+	set := []wasm.Instr{
+		{Op: wasm.OpLocalGet}, {Op: wasm.OpI64x2Splat}, {Op: wasm.OpLocalGet, Imm: 1},
+		{Op: wasm.OpI64x2ReplaceLane, Lane: 1}, {Op: wasm.OpGlobalSet, Imm: uint64(g)}, {Op: wasm.OpEnd},
+	}
+	n := uint32(t.m.NumImported(wasm.ExternFunc) + len(t.m.Funcs))
+	t.m.Funcs = append(t.m.Funcs,
+		wasm.Func{TypeIdx: t.typeIndex(wasm.FuncType{Results: halves}), Locals: []wasm.ValType{wasm.V128}, Body: get},
+		wasm.Func{TypeIdx: t.typeIndex(wasm.FuncType{Params: halves}), Body: set})
+	add(GlobalGetter(g), wasm.ExternFunc, n)
+	add(GlobalSetter(g), wasm.ExternFunc, n+1)
+}
+
 // checkGlobals refuses globals the host cannot read through exports.
 func (t *transformer) checkGlobals() error {
 	n := uint32(t.m.NumImported(wasm.ExternGlobal) + len(t.m.Globals))
 	for g := uint32(0); g < n; g++ {
 		gt, _ := t.m.GlobalTypeOf(g)
-		if gt.Mutable && (gt.Type == wasm.V128 || gt.Type.IsRef()) {
+		if gt.Mutable && gt.Type.IsRef() {
 			return &Error{Feature: fmt.Sprintf("mutable global %d of type %s cannot be captured", g, typeName(gt.Type))}
 		}
 	}

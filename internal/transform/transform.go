@@ -52,6 +52,11 @@ const (
 // GlobalExport names the export that exposes global idx.
 func GlobalExport(idx uint32) string { return fmt.Sprintf("roam.g%d", idx) }
 
+// GlobalGetter and GlobalSetter name the functions that read and write a
+// mutable v128 global idx as two i64 halves (low, high).
+func GlobalGetter(idx uint32) string { return fmt.Sprintf("roam.gget%d", idx) }
+func GlobalSetter(idx uint32) string { return fmt.Sprintf("roam.gset%d", idx) }
+
 // Options select a variant of the instrumentation. Every variant has the same
 // function indices and safe points, so a snapshot moves between them.
 type Options struct {
