@@ -105,7 +105,7 @@ func (in *Instance) setup(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("compile %s: %w", in.mod.Name, err)
 	}
-	in.inst, err = in.wz.InstantiateModule(ctx, compiled, wazero.NewModuleConfig().WithName("").WithStartFunctions())
+	in.inst, err = in.wz.InstantiateModule(withGuestMemory(ctx), compiled, wazero.NewModuleConfig().WithName("").WithStartFunctions())
 	if err != nil {
 		return fmt.Errorf("instantiate %s: %w", in.mod.Name, err)
 	}
