@@ -2,6 +2,7 @@ package transform
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/roam-edge/roam/internal/wasm"
 )
@@ -19,12 +20,22 @@ func refuseUnsupported(m *wasm.Module) error {
 			return &Error{Feature: "shared memory (threads) is not supported in migratable mode"}
 		}
 	}
+	for _, im := range m.Imports {
+		if im.Module == HostModule {
+			return &Error{Feature: fmt.Sprintf("the module imports %s.%s: module name %q is reserved", im.Module, im.Name, HostModule)}
+		}
+	}
+	for _, e := range m.Exports {
+		if strings.HasPrefix(e.Name, HostModule+".") {
+			return &Error{Feature: fmt.Sprintf("the module exports %q: the prefix %q is reserved", e.Name, HostModule+".")}
+		}
+	}
 	names := m.FuncNames()
 	nImp := uint32(m.NumImported(wasm.ExternFunc))
 	for i := range m.Funcs {
 		if f := unsupportedIn(m.Funcs[i].Body); f != "" {
 			idx := nImp + uint32(i)
-			return &Error{Func: idx, Name: names[idx], Feature: f}
+			return &Error{Func: idx, Name: names[idx], Feature: f, inFunc: true}
 		}
 	}
 	return nil

@@ -63,7 +63,7 @@ func (t *transformer) run() error {
 		}
 		tree, err := buildTree(t.m, i)
 		if err != nil {
-			return &Error{Func: nImp + uint32(i), Name: t.names[nImp+uint32(i)], Feature: err.Error()}
+			return &Error{Func: nImp + uint32(i), Name: t.names[nImp+uint32(i)], Feature: err.Error(), inFunc: true}
 		}
 		trees[i] = tree
 	}
@@ -91,7 +91,7 @@ func (t *transformer) rewriteFunc(i int, tree []node) error {
 	fn := &fnT{t: t, orig: orig, sig: t.m.Types[f.TypeIdx]}
 	fn.locals = append(append([]wasm.ValType(nil), fn.sig.Params...), f.Locals...)
 	if err := fn.run(tree); err != nil {
-		return &Error{Func: orig, Name: t.names[orig], Feature: err.Error()}
+		return &Error{Func: orig, Name: t.names[orig], Feature: err.Error(), inFunc: true}
 	}
 	f.Locals = fn.locals[len(fn.sig.Params):]
 	f.Body = fn.out

@@ -305,7 +305,7 @@ func (f *fnT) emitSafeCall(n *node, lv level) {
 			f.emit(wasm.Instr{Op: wasm.OpLocalGet, Imm: uint64(l)})
 		}
 	}
-	f.emitInstr(n.in)
+	f.emitInstr(*n.in)
 	after := f.afterCall(n, n.stack[lv.base:])
 	kind := KindCall
 	if n.import_ {
@@ -322,7 +322,7 @@ func (f *fnT) emitConstruct(n *node, lv level, outer []*scope) {
 	ins, _, _ := f.constructIO(n)
 	params, _, _ := f.t.m.BlockSig(n.in.Block)
 	inner := level{params: params, base: len(n.stack) - len(ins), headerSP: -1}
-	f.openOrig(n.in)
+	f.openOrig(*n.in)
 	body := inner
 	body.lo, body.hi = n.lo, n.mid
 	if n.in.Op == wasm.OpLoop {
@@ -355,7 +355,7 @@ func (f *fnT) emitSeq(seq []node, lv level, outer []*scope) {
 func (f *fnT) emitVerbatim(n *node) {
 	switch n.in.Op {
 	case wasm.OpBlock, wasm.OpLoop, wasm.OpIf:
-		f.openOrig(n.in)
+		f.openOrig(*n.in)
 		for i := range n.body {
 			f.emitVerbatim(&n.body[i])
 		}
@@ -367,7 +367,7 @@ func (f *fnT) emitVerbatim(n *node) {
 		}
 		f.close()
 	default:
-		f.emitInstr(n.in)
+		f.emitInstr(*n.in)
 	}
 }
 

@@ -74,9 +74,13 @@ type Error struct {
 	Func    uint32 // function index, when the refusal is about one function
 	Name    string // the function's name from the name section, if any
 	Feature string
+	inFunc  bool // Func is meaningful even when it is 0
 }
 
 func (e *Error) Error() string {
+	if e.Func == 0 && e.Name == "" && !e.inFunc {
+		return e.Feature
+	}
 	if e.Name != "" {
 		return fmt.Sprintf("function %d (%s): %s", e.Func, e.Name, e.Feature)
 	}

@@ -9,7 +9,7 @@ import (
 // node is one instruction of a function body; block, loop and if own their
 // bodies, so the emitter can wrap the code around safe points.
 type node struct {
-	in      wasm.Instr
+	in      *wasm.Instr // points into the original body
 	pc      int
 	stack   []wasm.ValType // full operand stack before the instruction (calls and constructs only)
 	reach   bool
@@ -65,7 +65,7 @@ type treeParser struct {
 func (p *treeParser) seq(pc int, live bool) ([]node, int) {
 	var out []node
 	for pc < len(p.body) {
-		in := p.body[pc]
+		in := &p.body[pc]
 		if in.Op == wasm.OpEnd || in.Op == wasm.OpElse {
 			return out, pc
 		}
