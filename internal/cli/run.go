@@ -13,6 +13,7 @@ import (
 
 	"github.com/roam-edge/roam/internal/engine"
 	"github.com/roam-edge/roam/internal/snapshot"
+	"github.com/roam-edge/roam/internal/transform"
 	"github.com/roam-edge/roam/internal/wasi"
 )
 
@@ -113,6 +114,10 @@ func (s *streams) run(ctx context.Context, ef *engineFlags, pf *pauseFlags, path
 		}
 	}
 	mod, err := rt.Load(path, b, migratable)
+	var refused *transform.Error
+	if errors.As(err, &refused) {
+		return fmt.Errorf("%s cannot be made migratable: %w (it runs with --migratable=false)", path, err)
+	}
 	if err != nil {
 		return err
 	}
@@ -126,6 +131,7 @@ func (s *streams) run(ctx context.Context, ef *engineFlags, pf *pauseFlags, path
 
 // drive runs an instance to its end, pausing as the flags say.
 func (s *streams) drive(ctx context.Context, rt *engine.Runtime, mod *engine.Module, in *engine.Instance, pf *pauseFlags) error {
+	trace, hops := os.Getenv("ROAM_TRACE") == "1", 0
 	for {
 		timer := pauseTimer(in, pf)
 		code, err := in.Run(ctx)
@@ -148,6 +154,11 @@ func (s *streams) drive(ctx context.Context, rt *engine.Runtime, mod *engine.Mod
 			}
 			fmt.Fprintf(s.stderr, "roam: paused at %s, snapshot written to %s\n", at, pf.snapshot)
 			return nil
+		}
+		hops++
+		if trace {
+			// ROAM_TRACE=1: one line per --migrate-every hop, for tests.
+			fmt.Fprintf(s.stderr, "roam: trace: hop %d at %s\n", hops, at)
 		}
 		if in, err = s.hop(ctx, rt, mod, snap); err != nil {
 			return err
