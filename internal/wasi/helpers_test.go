@@ -184,4 +184,3 @@ func readHostFile(t testing.TB, dir, name string) string {
 	}
 	return string(b)
 }
-

@@ -73,21 +73,32 @@ func (p *stdinPump) take(dst []byte) int {
 
 func (p *stdinPump) run(done chan struct{}) {
 	defer close(done)
+	clearDeadline(p.r) // a detached Host may have left one on a shared reader
 	tmp := make([]byte, 32<<10)
 	for p.waitRoom() {
 		n, err := p.r.Read(tmp)
 		// A deadline is only ever set by detach: not the end of the stream.
-		ended := err != nil && !errors.Is(err, os.ErrDeadlineExceeded)
+		aborted := errors.Is(err, os.ErrDeadlineExceeded)
+		ended := err != nil && !aborted
 		p.mu.Lock()
 		p.buf = append(p.buf, tmp[:n]...)
 		if ended { // any other error ends the stream
 			p.eof, p.running = true, false
+		}
+		if aborted && !p.stopped { // attached again meanwhile
+			clearDeadline(p.r)
 		}
 		p.mu.Unlock()
 		signal(p.ready)
 		if ended {
 			return
 		}
+	}
+}
+
+func clearDeadline(r io.Reader) {
+	if d, ok := r.(deadliner); ok {
+		d.SetReadDeadline(time.Time{})
 	}
 }
 
@@ -144,17 +155,16 @@ func (p *stdinPump) attach() {
 	if p.closed {
 		return
 	}
-	if d, ok := p.r.(deadliner); ok {
-		d.SetReadDeadline(time.Time{})
-	}
+	clearDeadline(p.r)
 	p.stopped = false
 }
 
+// close stops the pump for good, aborting a pending read where possible.
 func (p *stdinPump) close() {
 	p.mu.Lock()
-	p.closed, p.stopped = true, true
+	p.closed = true
 	p.mu.Unlock()
-	signal(p.room)
+	p.detach(0)
 }
 
 // snapshot returns the undelivered bytes, the EOF flag and the delivered count.

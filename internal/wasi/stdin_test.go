@@ -134,7 +134,10 @@ func TestDetachStdinLeavesDataInThePipe(t *testing.T) {
 	if e, s := y.read(0, 8); e != ESUCCESS || s != "after" {
 		t.Errorf("restored host read %v %q", e, s)
 	}
-	// A failed move: the source attaches again and reads on.
+	// A failed move: the destination lets go, the source attaches again.
+	if !y.h.DetachStdin(5 * time.Second) {
+		t.Fatal("destination read not aborted")
+	}
 	x.h.ClearInterrupt()
 	x.h.AttachStdin()
 	w.Write([]byte("again"))

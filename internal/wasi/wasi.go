@@ -160,8 +160,9 @@ func (h *Host) addPreopen(p Preopen) error {
 }
 
 // Close releases every host file and directory the Host holds and stops
-// reading stdin (a read already in progress on the real reader completes, and
-// what it returns is dropped). The Host must not be used afterwards.
+// reading stdin (a pending read is aborted if the reader supports deadlines,
+// see DetachStdin; otherwise what it returns is dropped). The Host must not
+// be used afterwards.
 func (h *Host) Close() error {
 	for fd, e := range h.fds {
 		e.close()
