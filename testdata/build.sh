@@ -167,3 +167,17 @@ if want c-demo; then
 	cp "$out/c-demo.wasm" "$root/internal/cli/demo.wasm"
 	echo "copied c-demo.wasm -> internal/cli/demo.wasm"
 fi
+
+# Hand-written WebAssembly text fixtures: testdata/wat/NAME.wat ->
+# testdata/wat/NAME.wasm (next to the source, not in testdata/wasm: they are
+# not guest programs of the conformance set). Rebuilt on a full build only.
+WAT2WASM="${WAT2WASM:-wat2wasm}"
+if [ "${#selected[@]}" -eq 0 ]; then
+	command -v "$WAT2WASM" >/dev/null 2>&1 || die "wat: '$WAT2WASM' not found (apt-get install -y wabt)"
+	for f in "$here"/wat/*.wat; do
+		[ -e "$f" ] || continue
+		echo "build wat  $(basename "$f" .wat) -> testdata/wat/$(basename "$f" .wat).wasm"
+		"$WAT2WASM" --debug-names "$f" -o "${f%.wat}.wasm"
+		chmod 0644 "${f%.wat}.wasm"
+	done
+fi

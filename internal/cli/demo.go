@@ -80,9 +80,9 @@ func (s *streams) demo(ctx context.Context, ef *engineFlags, every time.Duration
 	}
 	fmt.Fprintf(s.stderr, "roam demo: started on the %s; hopping every %s\n", rts[0].Kind(), every)
 	for hop, cur := 1, 0; ; hop++ {
-		timer := time.AfterFunc(every, in.Pause)
+		cancel := in.PauseAfter(every)
 		code, err := in.Run(ctx)
-		timer.Stop()
+		cancel()
 		if !errors.Is(err, engine.ErrPaused) {
 			in.Close(ctx)
 			fmt.Fprintf(s.stderr, "roam demo: finished after %d hops\n", hop-1)

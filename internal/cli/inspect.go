@@ -23,7 +23,7 @@ func (s *streams) snapshotCmd() *cobra.Command {
 		RunE: func(c *cobra.Command, args []string) error {
 			snap, err := snapshot.ReadFile(args[0])
 			if err != nil {
-				return fmt.Errorf("read snapshot %s: %w", args[0], err)
+				return fmt.Errorf("read snapshot: %w", err)
 			}
 			v := describe(snap)
 			if asJSON {

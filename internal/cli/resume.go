@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"os"
 
@@ -37,7 +38,7 @@ func (s *streams) resumeCmd() *cobra.Command {
 func (s *streams) resume(ctx context.Context, ef *engineFlags, pf *pauseFlags, path, module string) error {
 	snap, err := snapshot.ReadFile(path)
 	if err != nil {
-		return fmt.Errorf("read snapshot %s: %w", path, err)
+		return fmt.Errorf("read snapshot: %w", err)
 	}
 	rt, err := ef.runtime()
 	if err != nil {
@@ -46,7 +47,10 @@ func (s *streams) resume(ctx context.Context, ef *engineFlags, pf *pauseFlags, p
 	defer rt.Close(ctx)
 	var b []byte
 	if module != "" {
-		b, err = os.ReadFile(module)
+		if b, err = os.ReadFile(module); err == nil && sha256.Sum256(b) != snap.ModuleDigest {
+			return fmt.Errorf("--module %s (sha256 %x) is not the module this snapshot was taken from (%s, sha256 %x)",
+				module, sha256.Sum256(b), snap.ModuleName, snap.ModuleDigest)
+		}
 	} else {
 		b, err = rt.Store().Get(engine.Digest(snap.ModuleDigest))
 	}

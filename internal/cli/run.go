@@ -133,11 +133,9 @@ func (s *streams) run(ctx context.Context, ef *engineFlags, pf *pauseFlags, path
 func (s *streams) drive(ctx context.Context, rt *engine.Runtime, mod *engine.Module, in *engine.Instance, pf *pauseFlags) error {
 	trace, hops := os.Getenv("ROAM_TRACE") == "1", 0
 	for {
-		timer := pauseTimer(in, pf)
+		cancel := pauseAfter(in, pf)
 		code, err := in.Run(ctx)
-		if timer != nil {
-			timer.Stop()
-		}
+		cancel()
 		if !errors.Is(err, engine.ErrPaused) {
 			in.Close(ctx)
 			return s.exit(code, err)
@@ -166,15 +164,17 @@ func (s *streams) drive(ctx context.Context, rt *engine.Runtime, mod *engine.Mod
 	}
 }
 
-func pauseTimer(in *engine.Instance, pf *pauseFlags) *time.Timer {
+// pauseAfter arms the pause the flags ask for, counted from when the guest
+// runs (again); it returns the cancel function.
+func pauseAfter(in *engine.Instance, pf *pauseFlags) func() {
 	d := pf.snapshotAfter
 	if pf.migrateEvery > 0 {
 		d = pf.migrateEvery
 	}
 	if d == 0 {
-		return nil
+		return func() {}
 	}
-	return time.AfterFunc(d, in.Pause)
+	return in.PauseAfter(d)
 }
 
 // hop encodes a snapshot, decodes it and restores it into a fresh wazero

@@ -173,6 +173,7 @@ func (in *Instance) rewound(_ context.Context, _ api.Module, _ []uint64) {
 	}
 	in.rewind, in.rewindPos, in.rewinding = nil, 0, false
 	in.mu.Lock()
+	in.armPauseLocked()
 	if in.pauseReq {
 		in.setStateLocked(transform.StateUnwinding)
 	} else {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -46,8 +47,10 @@ type Instance struct {
 	stage int
 	entry string // the export running or paused
 
-	mu        sync.Mutex // guards pauseReq, running and writes of the state global
-	pauseReq  bool
+	mu         sync.Mutex // guards pauseReq, running, the PauseAfter timer and writes of the state global
+	pauseReq   bool
+	pauseAfter time.Duration
+	pauseTimer *time.Timer
 	running   bool
 	pauseFlag atomic.Bool
 	state     uint32 // last value written to the state global (runner's view)
@@ -170,12 +173,44 @@ func (in *Instance) Pause() {
 	if in.mod.Migratable {
 		if in.rt.pollImport() {
 			in.pauseFlag.Store(true)
-		} else if in.running {
+		} else if in.running && in.state == transform.StateRunning {
+			// Never over a rewind: the guest would take the state for a
+			// fresh call and run the export again from its start (with
+			// the zero arguments Resume passes). rewound switches to
+			// unwinding when the rewind ends, since pauseReq is set.
 			in.setStateLocked(transform.StateUnwinding)
 		}
 	}
 	in.mu.Unlock()
 	in.wasi.Interrupt()
+}
+
+// PauseAfter asks for a pause once the guest has run for d: the interval
+// starts when the guest runs again, after the rewind of a restored instance,
+// so that every hop makes progress however long the rewind takes. The
+// returned function cancels the request if it has not fired.
+func (in *Instance) PauseAfter(d time.Duration) (cancel func()) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	in.pauseAfter = d
+	if !in.rewinding {
+		in.armPauseLocked()
+	}
+	return func() {
+		in.mu.Lock()
+		defer in.mu.Unlock()
+		in.pauseAfter = 0
+		if in.pauseTimer != nil {
+			in.pauseTimer.Stop()
+		}
+	}
+}
+
+// armPauseLocked starts the PauseAfter timer; in.mu must be held.
+func (in *Instance) armPauseLocked() {
+	if in.pauseAfter > 0 && in.pauseTimer == nil {
+		in.pauseTimer = time.AfterFunc(in.pauseAfter, in.Pause)
+	}
 }
 
 // Run executes a WASI program until it exits, traps or pauses. It returns
@@ -273,7 +308,7 @@ func (in *Instance) Capture() (*snapshot.Snapshot, error) {
 		Frames: in.frames, WASI: ws, FuncNames: map[uint32]string{},
 		DroppedData: in.droppedData, DroppedElem: in.droppedElem,
 	}
-	if mem := in.inst.Memory(); mem != nil {
+	if mem := in.memory(); mem != nil {
 		b, _ := mem.Read(0, mem.Size())
 		s.Memory = bytes.Clone(b)
 		s.MemoryPages = mem.Size() / 65536
@@ -342,8 +377,18 @@ func (in *Instance) load(ctx context.Context, s *snapshot.Snapshot) error {
 	return nil
 }
 
-func (in *Instance) loadMemory(s *snapshot.Snapshot) error {
+// memory returns the instance's memory, or nil when the module has none
+// (wazero then returns a typed nil pointer inside the interface).
+func (in *Instance) memory() api.Memory {
 	mem := in.inst.Memory()
+	if mem == nil || reflect.ValueOf(mem).IsNil() {
+		return nil
+	}
+	return mem
+}
+
+func (in *Instance) loadMemory(s *snapshot.Snapshot) error {
+	mem := in.memory()
 	if mem == nil {
 		if s.MemoryPages != 0 {
 			return errors.New("snapshot has memory but the module has none")
@@ -391,6 +436,12 @@ func (in *Instance) global(g uint32) (snapshot.Value, error) {
 			return snapshot.Value{}, fmt.Errorf("read v128 global %d: %w", g, err)
 		}
 		return snapshot.Value{Type: snapshot.TypeV128, Lo: r[0], Hi: r[1]}, nil
+	}
+	// An immutable global the host cannot read (a reference, a v128):
+	// instantiation gives it its value and restore leaves it, so only its
+	// type is recorded (a typeless value would not encode).
+	if int(g) < len(in.mod.gTypes) {
+		return snapshot.Value{Type: byte(in.mod.gTypes[g])}, nil
 	}
 	return snapshot.Value{}, nil
 }

@@ -31,6 +31,7 @@ type Module struct {
 	namesOnce sync.Once
 	names     map[uint32]string
 	nGlobals  uint32
+	gTypes    []wasm.ValType // type of each global, imports first
 }
 
 // Load prepares a module. With migratable set it instruments the module,
@@ -88,6 +89,12 @@ func Instrument(b []byte, pollImport bool) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("decode module: %w", err)
 	}
+	// The transform assumes a valid module, and its output could be valid
+	// where the input was not (an unknown global index becoming the state
+	// global, a start function with parameters becoming an export).
+	if err := mod.Validate(); err != nil {
+		return nil, fmt.Errorf("invalid module: %w", err)
+	}
 	out, err := transform.Instrument(mod, transform.Options{PollImport: pollImport, Blocking: isBlocking})
 	if err != nil {
 		return nil, err
@@ -129,6 +136,10 @@ func (m *Module) loadNames() {
 		if mod, err := wasm.Decode(m.original); err == nil {
 			m.names = mod.FuncNames()
 			m.nGlobals = uint32(mod.NumImported(wasm.ExternGlobal) + len(mod.Globals))
+			for g := uint32(0); g < m.nGlobals; g++ {
+				gt, _ := mod.GlobalTypeOf(g)
+				m.gTypes = append(m.gTypes, gt.Type)
+			}
 		}
 	})
 }
