@@ -14,6 +14,7 @@ type fnT struct {
 	live   map[int]bitset // safe point -> original locals live there
 
 	site, v128tmp, i64tmp uint32
+	skip                  uint32 // a loop poll ignores states <= skip (see caseHeader)
 	firstTemp             int
 
 	nextSP     int
@@ -27,12 +28,13 @@ type fnT struct {
 // level describes one instruction sequence being emitted: the function body
 // or the body of a block, loop or if branch.
 type level struct {
-	params   []wasm.ValType // the sequence's initial operand stack
-	base     int            // where its values start in the full stack
-	loop     bool
-	fn       bool
-	headerSP int // loop header or function-entry safe point, or -1
-	lo, hi   int // safe point numbers inside [lo, hi)
+	params    []wasm.ValType // the sequence's initial operand stack
+	base      int            // where its values start in the full stack
+	loop      bool
+	fn        bool
+	headerSP  int // loop header or function-entry safe point, or -1
+	loopLabel int // loop: index of its label in fnT.labels
+	lo, hi    int // safe point numbers inside [lo, hi)
 }
 
 func (f *fnT) run(tree []node) error {
@@ -48,6 +50,7 @@ func (f *fnT) run(tree []node) error {
 	f.site = f.addLocal(wasm.I32)
 	f.v128tmp = f.addLocal(wasm.V128)
 	f.i64tmp = f.addLocal(wasm.I64)
+	f.skip = f.addLocal(wasm.I32)
 	f.firstTemp = len(f.locals)
 	if err := f.allocTemps(tree, 0); err != nil {
 		return err

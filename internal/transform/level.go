@@ -36,12 +36,12 @@ type plan struct {
 	label  []int            // output label index of each landing block
 	before map[int]int      // node index -> landing just before it
 	after  map[int]int      // call node index -> landing just after its check
-	header int              // landing after the prologue, or -1
+	header int              // landing after the function-entry prologue, or -1
 }
 
 func (f *fnT) planLevel(seq []node, lv level) *plan {
 	p := &plan{before: map[int]int{}, after: map[int]int{}, header: -1}
-	if lv.headerSP >= 0 {
+	if lv.headerSP >= 0 && !lv.loop {
 		p.header = 0
 		p.types = append(p.types, lv.params)
 	}
@@ -130,6 +130,9 @@ func (f *fnT) emitPrologue(chain []*scope) {
 	pt := f.blockType(lv.params, lv.params)
 	if lv.headerSP >= 0 {
 		f.emitPoll()
+		if lv.loop {
+			f.emit(wasm.Instr{Op: wasm.OpLocalGet, Imm: uint64(f.skip)}, wasm.Instr{Op: wasm.OpI32GtU})
+		}
 		f.open(wasm.OpIf, pt)
 	}
 	f.emit(wasm.Instr{Op: wasm.OpGlobalGet, Imm: uint64(f.t.stateGlobal)}, i32const(StateRewinding), wasm.Instr{Op: wasm.OpI32Eq})
@@ -147,6 +150,9 @@ func (f *fnT) emitPrologue(chain []*scope) {
 		f.close()
 	}
 	f.close()
+	if lv.loop {
+		f.emit(i32const(0), wasm.Instr{Op: wasm.OpLocalSet, Imm: uint64(f.skip)})
+	}
 }
 
 func (f *fnT) emitPoll() {
@@ -256,6 +262,18 @@ func (f *fnT) emitCase(seq []node, lv level, p *plan, c rewindCase) {
 	case caseHeader:
 		f.emitPops(lv.params)
 		f.emit(f.callHost("rewound"))
+		if lv.loop {
+			// Back through the loop's own label: the loop start already
+			// joins two paths, where a landing block after the poll would
+			// add a join inside the loop body, and the compiler would then
+			// reload the memory base and spilled values every iteration.
+			// skip lets this one pass of the poll through even when a pause
+			// is already pending, so every resume makes progress; the poll
+			// clears it.
+			f.emit(i32const(StateUnwinding), wasm.Instr{Op: wasm.OpLocalSet, Imm: uint64(f.skip)})
+			f.emitBr(lv.loopLabel)
+			return
+		}
 		f.emitBr(p.label[p.header])
 	case caseEnter:
 		ins, _, _ := f.constructIO(n)
@@ -323,6 +341,7 @@ func (f *fnT) emitConstruct(n *node, lv level, outer []*scope) {
 	params, _, _ := f.t.m.BlockSig(n.in.Block)
 	inner := level{params: params, base: len(n.stack) - len(ins), headerSP: -1}
 	f.openOrig(*n.in)
+	inner.loopLabel = len(f.labels) - 1
 	body := inner
 	body.lo, body.hi = n.lo, n.mid
 	if n.in.Op == wasm.OpLoop {
