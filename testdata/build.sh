@@ -80,7 +80,7 @@ check_rust() {
 
 check_go() {
 	command -v "$GO" >/dev/null 2>&1 || die "Go: '$GO' not found"
-	GOOS=wasip1 GOARCH=wasm "$GO" tool dist list 2>/dev/null | grep -qx 'wasip1/wasm' ||
+	GOOS=wasip1 GOARCH=wasm "$GO" tool dist list 2>/dev/null | grep -x 'wasip1/wasm' >/dev/null ||
 		die "Go: this Go does not support GOOS=wasip1 (need Go >= 1.21)"
 }
 

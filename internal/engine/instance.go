@@ -51,10 +51,10 @@ type Instance struct {
 	pauseReq   bool
 	pauseAfter time.Duration
 	pauseTimer *time.Timer
-	running   bool
-	pauseFlag atomic.Bool
-	state     uint32 // last value written to the state global (runner's view)
-	stateG    api.MutableGlobal
+	running    bool
+	pauseFlag  atomic.Bool
+	state      uint32 // last value written to the state global (runner's view)
+	stateG     api.MutableGlobal
 
 	pending     []snapshot.Value // values of the frame being unwound
 	frames      []snapshot.Frame // unwound frames, innermost first until Run returns
