@@ -73,18 +73,19 @@ func (in *Instance) callWASI(ctx context.Context, f wasi.Func, mod api.Module, s
 // and restore frames.
 func (in *Instance) instantiateRoam(ctx context.Context) error {
 	fns := map[string]api.GoModuleFunc{
-		"poll":     in.poll,
-		"unwind":   in.unwind,
-		"rewind":   in.rewindFrame,
-		"rewound":  in.rewound,
-		"push_i32": in.pusher(wasm.I32),
-		"push_i64": in.pusher(wasm.I64),
-		"push_f32": in.pusher(wasm.F32),
-		"push_f64": in.pusher(wasm.F64),
-		"pop_i32":  in.popper(wasm.I32),
-		"pop_i64":  in.popper(wasm.I64),
-		"pop_f32":  in.popper(wasm.F32),
-		"pop_f64":  in.popper(wasm.F64),
+		"poll":         in.poll,
+		"unwind":       in.unwind,
+		"rewind":       in.rewindFrame,
+		"rewound":      in.rewound,
+		"rewound_loop": in.rewoundLoop,
+		"push_i32":     in.pusher(wasm.I32),
+		"push_i64":     in.pusher(wasm.I64),
+		"push_f32":     in.pusher(wasm.F32),
+		"push_f64":     in.pusher(wasm.F64),
+		"pop_i32":      in.popper(wasm.I32),
+		"pop_i64":      in.popper(wasm.I64),
+		"pop_f32":      in.popper(wasm.F32),
+		"pop_f64":      in.popper(wasm.F64),
 		"data_dropped": func(_ context.Context, _ api.Module, s []uint64) {
 			in.droppedData = append(in.droppedData, uint32(s[0]))
 		},
@@ -95,6 +96,9 @@ func (in *Instance) instantiateRoam(ctx context.Context) error {
 	b := in.wz.NewHostModuleBuilder(transform.HostModule)
 	sigs := transform.HostFuncs()
 	for i, name := range transform.HostFuncNames() {
+		if fns[name] == nil {
+			return fmt.Errorf("engine: no host function for %s.%s", transform.HostModule, name)
+		}
 		b.NewFunctionBuilder().WithGoModuleFunction(fns[name], apiTypes(sigs[i].Params), apiTypes(sigs[i].Results)).Export(name)
 	}
 	_, err := b.Instantiate(ctx)
@@ -104,6 +108,11 @@ func (in *Instance) instantiateRoam(ctx context.Context) error {
 // poll is the interpreter's pause check: the request arrives through an
 // atomic flag, never by writing the global from another goroutine.
 func (in *Instance) poll(_ context.Context, _ api.Module, stack []uint64) {
+	if in.skipPoll {
+		in.skipPoll = false
+		stack[0] = uint64(in.state)
+		return
+	}
 	if in.pauseFlag.Load() && in.state == transform.StateRunning {
 		in.mu.Lock()
 		in.setStateLocked(transform.StateUnwinding)
@@ -168,18 +177,38 @@ func (in *Instance) popper(t wasm.ValType) api.GoModuleFunc {
 
 // rewound ends a rewind: the innermost frame reached its safe point.
 func (in *Instance) rewound(_ context.Context, _ api.Module, _ []uint64) {
+	in.endRewind(false)
+}
+
+// rewoundLoop ends a rewind that goes back to a loop header, whose poll
+// runs again. A pause already pending must not fire at that same poll, or
+// the instance would stop where it started: on the interpreter the next
+// poll is skipped; on the compiler the pause is re-applied from another
+// goroutine, which the guest outruns past the poll.
+func (in *Instance) rewoundLoop(_ context.Context, _ api.Module, _ []uint64) {
+	in.endRewind(true)
+}
+
+func (in *Instance) endRewind(loop bool) {
 	if in.rewindPos != len(in.rewind) || len(in.cur) != 0 {
 		in.fail(fmt.Errorf("snapshot frames do not match the module's call stack"))
 	}
 	in.rewind, in.rewindPos, in.rewinding = nil, 0, false
 	in.mu.Lock()
+	defer in.mu.Unlock()
 	in.armPauseLocked()
-	if in.pauseReq {
-		in.setStateLocked(transform.StateUnwinding)
-	} else {
+	switch {
+	case !in.pauseReq:
 		in.setStateLocked(transform.StateRunning)
+	case !loop:
+		in.setStateLocked(transform.StateUnwinding)
+	case in.rt.pollImport():
+		in.setStateLocked(transform.StateRunning)
+		in.skipPoll = true
+	default:
+		in.setStateLocked(transform.StateRunning)
+		go in.Pause()
 	}
-	in.mu.Unlock()
 }
 
 // fail aborts the guest with a host error that Run reports as is.

@@ -53,6 +53,7 @@ type Instance struct {
 	pauseTimer *time.Timer
 	running    bool
 	pauseFlag  atomic.Bool
+	skipPoll   bool   // interpreter: the next poll ignores a pending pause (see rewoundLoop)
 	state      uint32 // last value written to the state global (runner's view)
 	stateG     api.MutableGlobal
 

@@ -14,7 +14,6 @@ type fnT struct {
 	live   map[int]bitset // safe point -> original locals live there
 
 	site, v128tmp, i64tmp uint32
-	skip                  uint32 // a loop poll ignores states <= skip (see caseHeader)
 	firstTemp             int
 
 	nextSP     int
@@ -50,7 +49,6 @@ func (f *fnT) run(tree []node) error {
 	f.site = f.addLocal(wasm.I32)
 	f.v128tmp = f.addLocal(wasm.V128)
 	f.i64tmp = f.addLocal(wasm.I64)
-	f.skip = f.addLocal(wasm.I32)
 	f.firstTemp = len(f.locals)
 	if err := f.allocTemps(tree, 0); err != nil {
 		return err

@@ -130,9 +130,6 @@ func (f *fnT) emitPrologue(chain []*scope) {
 	pt := f.blockType(lv.params, lv.params)
 	if lv.headerSP >= 0 {
 		f.emitPoll()
-		if lv.loop {
-			f.emit(wasm.Instr{Op: wasm.OpLocalGet, Imm: uint64(f.skip)}, wasm.Instr{Op: wasm.OpI32GtU})
-		}
 		f.open(wasm.OpIf, pt)
 	}
 	f.emit(wasm.Instr{Op: wasm.OpGlobalGet, Imm: uint64(f.t.stateGlobal)}, i32const(StateRewinding), wasm.Instr{Op: wasm.OpI32Eq})
@@ -150,9 +147,6 @@ func (f *fnT) emitPrologue(chain []*scope) {
 		f.close()
 	}
 	f.close()
-	if lv.loop {
-		f.emit(i32const(0), wasm.Instr{Op: wasm.OpLocalSet, Imm: uint64(f.skip)})
-	}
 }
 
 func (f *fnT) emitPoll() {
@@ -261,19 +255,17 @@ func (f *fnT) emitCase(seq []node, lv level, p *plan, c rewindCase) {
 	switch c.kind {
 	case caseHeader:
 		f.emitPops(lv.params)
-		f.emit(f.callHost("rewound"))
 		if lv.loop {
 			// Back through the loop's own label: the loop start already
 			// joins two paths, where a landing block after the poll would
 			// add a join inside the loop body, and the compiler would then
 			// reload the memory base and spilled values every iteration.
-			// skip lets this one pass of the poll through even when a pause
-			// is already pending, so every resume makes progress; the poll
-			// clears it.
-			f.emit(i32const(StateUnwinding), wasm.Instr{Op: wasm.OpLocalSet, Imm: uint64(f.skip)})
+			// The host lets this pass of the poll through (see rewound_loop).
+			f.emit(f.callHost("rewound_loop"))
 			f.emitBr(lv.loopLabel)
 			return
 		}
+		f.emit(f.callHost("rewound"))
 		f.emitBr(p.label[p.header])
 	case caseEnter:
 		ins, _, _ := f.constructIO(n)

@@ -20,6 +20,7 @@ var hostFuncs = []hostFunc{
 	{"unwind", []wasm.ValType{wasm.I32, wasm.I32, wasm.I32}, nil},
 	{"rewind", []wasm.ValType{wasm.I32}, []wasm.ValType{wasm.I32}},
 	{"rewound", nil, nil},
+	{"rewound_loop", nil, nil},
 	{"push_i32", []wasm.ValType{wasm.I32}, nil},
 	{"push_i64", []wasm.ValType{wasm.I64}, nil},
 	{"push_f32", []wasm.ValType{wasm.F32}, nil},
