@@ -193,9 +193,10 @@ func (in *Instance) endRewind(loop bool) {
 	if in.rewindPos != len(in.rewind) || len(in.cur) != 0 {
 		in.fail(fmt.Errorf("snapshot frames do not match the module's call stack"))
 	}
-	in.rewind, in.rewindPos, in.rewinding = nil, 0, false
+	in.rewind, in.rewindPos = nil, 0
 	in.mu.Lock()
 	defer in.mu.Unlock()
+	in.rewinding = false // under mu: PauseAfter reads it from other goroutines
 	in.armPauseLocked()
 	switch {
 	case !in.pauseReq:

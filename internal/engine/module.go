@@ -38,7 +38,7 @@ type Module struct {
 // reusing an earlier instrumentation from the cache directory when there is
 // one; a refused feature comes back as a *transform.Error.
 func (r *Runtime) Load(name string, b []byte, migratable bool) (*Module, error) {
-	m := &Module{Name: name, Digest: sha256.Sum256(b), Migratable: migratable, original: b, code: b}
+	m := &Module{Name: name, Digest: sha256.Sum256(b), Migratable: migratable, original: b, code: wasm.StripBadNames(b)}
 	if !migratable {
 		return m, nil
 	}

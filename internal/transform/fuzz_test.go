@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/tetratelabs/wazero"
@@ -18,15 +17,10 @@ import (
 // into a module wazero accepts too, or is refused with a *transform.Error;
 // and that no input makes the transform panic.
 func FuzzInstrument(f *testing.F) {
-	seeds, _ := filepath.Glob("../../testdata/wasm/c-*.wasm")
-	for _, p := range seeds {
-		if b, err := os.ReadFile(p); err == nil && len(b) < 64<<10 {
-			f.Add(b)
-		}
-	}
+	// Small seeds only: the fuzzing engine slows to a crawl mutating large
+	// inputs with wazero's compiler in the coverage-instrumented build.
 	for i, p := range specFiles(f) {
-		if i%40 == 0 {
-			b, _ := os.ReadFile(p)
+		if b, _ := os.ReadFile(p); i%10 == 0 && len(b) < 2<<10 {
 			f.Add(b)
 		}
 	}
@@ -37,7 +31,7 @@ func FuzzInstrument(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if _, err := r.CompileModule(ctx, b); err != nil {
+		if _, err := r.CompileModule(ctx, wasm.StripBadNames(b)); err != nil {
 			return // the transform's input contract is a valid module
 		}
 		for _, poll := range []bool{false, true} {
