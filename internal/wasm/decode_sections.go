@@ -256,25 +256,38 @@ func readData(r *reader) (d Data, err error) {
 // parseFuncNames reads the function names (subsection 1) of a name section.
 // On malformed input it returns the names read so far, or nil.
 func parseFuncNames(data []byte) map[uint32]string {
-	r := &reader{b: data}
+	var names map[uint32]string
+	eachSubsection(&reader{b: data}, func(id byte, s *reader) bool {
+		if id == 1 {
+			names = readNameMap(s)
+			return false
+		}
+		return true
+	})
+	return names
+}
+
+// eachSubsection calls fn with every subsection (id, contents) of a name
+// section until fn returns false; it reports false if the framing is broken.
+func eachSubsection(r *reader, fn func(id byte, s *reader) bool) bool {
 	for !r.done() {
 		id, err := r.byte()
 		if err != nil {
-			return nil
+			return false
 		}
 		size, err := r.u32()
 		if err != nil {
-			return nil
+			return false
 		}
 		s, err := r.sub(size)
 		if err != nil {
-			return nil
+			return false
 		}
-		if id == 1 {
-			return readNameMap(s)
+		if !fn(id, s) {
+			return true
 		}
 	}
-	return nil
+	return true
 }
 
 func readNameMap(r *reader) map[uint32]string {

@@ -49,35 +49,21 @@ func StripBadNames(b []byte) []byte {
 // validNames checks every subsection of a name section: each count must be
 // coverable by the bytes left, every name must fit.
 func validNames(r *reader) bool {
-	for !r.done() {
-		id, err := r.byte()
-		if err != nil {
-			return false
-		}
-		size, err := r.u32()
-		if err != nil {
-			return false
-		}
-		s, err := r.sub(size)
-		if err != nil {
-			return false
-		}
+	ok := true
+	framed := eachSubsection(r, func(id byte, s *reader) bool {
 		switch id {
 		case 0:
-			if _, err := s.name(); err != nil || !s.done() {
-				return false
-			}
+			_, err := s.name()
+			ok = err == nil
 		case 1:
-			if !validNameMap(s) || !s.done() {
-				return false
-			}
+			ok = validNameMap(s)
 		case 2:
-			if !validIndirectNameMap(s) || !s.done() {
-				return false
-			}
+			ok = validIndirectNameMap(s)
 		}
-	}
-	return true
+		ok = ok && (id > 2 || s.done())
+		return ok
+	})
+	return framed && ok
 }
 
 func validNameMap(r *reader) bool {
