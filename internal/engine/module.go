@@ -125,12 +125,6 @@ func (m *Module) FuncName(idx uint32) string {
 	return fmt.Sprintf("func[%d]", idx)
 }
 
-// FuncNames returns the name section's function names.
-func (m *Module) FuncNames() map[uint32]string {
-	m.loadNames()
-	return m.names
-}
-
 func (m *Module) loadNames() {
 	m.namesOnce.Do(func() {
 		if mod, err := wasm.Decode(m.original); err == nil {

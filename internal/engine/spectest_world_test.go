@@ -24,7 +24,6 @@ package engine
 //     holds one instance, and the engine has no way to move a group.
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -37,7 +36,6 @@ import (
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
 
-	"github.com/roam-edge/roam/internal/snapshot"
 	"github.com/roam-edge/roam/internal/transform"
 	"github.com/roam-edge/roam/internal/wasi"
 	"github.com/roam-edge/roam/internal/wasm"
@@ -448,21 +446,9 @@ func (w *specWorld) invoke(ctx context.Context, si *specInst, field string, args
 // snapshot format, and asks it to pause again.
 func (w *specWorld) migrate(ctx context.Context, si *specInst) (*Instance, error) {
 	old := si.in
-	s, err := old.Capture()
+	in, err := migrateOnce(ctx, w.rt, si.mod, old)
 	if err != nil {
-		return nil, fmt.Errorf("capture: %w", err)
-	}
-	var buf bytes.Buffer
-	if err := snapshot.Encode(&buf, s); err != nil {
-		return nil, err
-	}
-	s2, err := snapshot.Decode(&buf)
-	if err != nil {
-		return nil, err
-	}
-	in, err := w.rt.Restore(ctx, si.mod, s2, Stdio{})
-	if err != nil {
-		return nil, fmt.Errorf("restore: %w", err)
+		return nil, fmt.Errorf("migrate: %w", err)
 	}
 	old.Close(ctx)
 	si.in = in

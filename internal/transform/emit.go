@@ -1,6 +1,9 @@
 package transform
 
 import (
+	"errors"
+	"fmt"
+
 	"github.com/roam-edge/roam/internal/wasm"
 )
 
@@ -55,7 +58,7 @@ func (f *fnT) run(tree []node) error {
 	}
 	for i, l := range f.locals {
 		if f.isSaved(i) && l.IsRef() {
-			return errorf("a reference-typed local (%d) would be live across a safe point; migratable mode cannot capture it", i)
+			return fmt.Errorf("a reference-typed local (%d) would be live across a safe point; migratable mode cannot capture it", i)
 		}
 	}
 	f.live = computeLiveness(tree, f.saved, f.entrySP)
@@ -116,10 +119,10 @@ func (f *fnT) mark(seq []node) error {
 func checkNoRefs(stack []wasm.ValType) error {
 	for _, t := range stack {
 		if t.IsRef() {
-			return errorf("a reference-typed value would be live across a safe point; migratable mode cannot capture it")
+			return errors.New("a reference-typed value would be live across a safe point; migratable mode cannot capture it")
 		}
 		if t == wasm.Unknown {
-			return errorf("operand stack type unknown at a safe point")
+			return errors.New("operand stack type unknown at a safe point")
 		}
 	}
 	return nil

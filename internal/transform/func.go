@@ -1,8 +1,6 @@
 package transform
 
 import (
-	"fmt"
-
 	"github.com/roam-edge/roam/internal/wasm"
 )
 
@@ -169,5 +167,3 @@ func (t *transformer) addMeta() {
 	meta := []byte{Version}
 	t.m.Customs = append(t.m.Customs, wasm.Custom{Name: MetaSection, Data: meta, After: wasm.SecData})
 }
-
-func errorf(format string, args ...any) error { return fmt.Errorf(format, args...) }

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"testing"
 )
@@ -160,7 +161,7 @@ func TestDirectories(t *testing.T) {
 	}
 	want := []string{".", "..", "a", "b", "c", "sub"}
 	for _, bufLen := range []uint32{4096, 40} {
-		if got := x.readdir(3, bufLen); !equal(got, want) {
+		if got := x.readdir(3, bufLen); !slices.Equal(got, want) {
 			t.Errorf("readdir(buf %d) = %v, want %v", bufLen, got, want)
 		}
 	}
@@ -170,7 +171,7 @@ func TestDirectories(t *testing.T) {
 	}
 	f, _ := x.open(sub, "inner", oflagCreat, rw, 0)
 	x.write(f, "in")
-	if got := x.readdir(sub, 4096); !equal(got, []string{".", "..", "inner"}) {
+	if got := x.readdir(sub, 4096); !slices.Equal(got, []string{".", "..", "inner"}) {
 		t.Errorf("sub listing %v", got)
 	}
 	if _, e := x.open(3, "a", oflagDirectory, rightsDir, 0); e != ENOTDIR {
@@ -194,18 +195,6 @@ func TestDirectories(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "sub")); !os.IsNotExist(err) {
 		t.Error("sub still exists")
 	}
-}
-
-func equal(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func TestRenameLinkSymlink(t *testing.T) {
@@ -255,7 +244,7 @@ func TestRenameLinkSymlink(t *testing.T) {
 	}
 	names := x.readdir(3, 4096)
 	sort.Strings(names)
-	if !equal(names, []string{".", "..", "hard", "new", "sym"}) {
+	if !slices.Equal(names, []string{".", "..", "hard", "new", "sym"}) {
 		t.Errorf("listing %v", names)
 	}
 	// An empty directory at the destination is replaced, as POSIX says.

@@ -5,6 +5,8 @@
 // It must not depend on any engine (wazero), on HTTP, or on orchestration code.
 package wasm
 
+import "slices"
+
 // ValType is a value type, encoded as in the binary format.
 type ValType byte
 
@@ -28,19 +30,7 @@ type FuncType struct {
 
 // Equal reports whether two signatures are identical.
 func (f FuncType) Equal(o FuncType) bool {
-	return valTypesEqual(f.Params, o.Params) && valTypesEqual(f.Results, o.Results)
-}
-
-func valTypesEqual(a, b []ValType) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
+	return slices.Equal(f.Params, o.Params) && slices.Equal(f.Results, o.Results)
 }
 
 // ExternKind says what an import or export refers to.

@@ -3,6 +3,7 @@ package wasm
 import (
 	"errors"
 	"fmt"
+	"slices"
 )
 
 // special types the instructions whose signature depends on immediates or
@@ -72,7 +73,7 @@ func (w *walker) structured(ins *Instr) error {
 		return err
 	case OpEnd:
 		f, err := w.popCtrl()
-		if err == nil && f.op == OpIf && !valTypesEqual(f.params, f.results) {
+		if err == nil && f.op == OpIf && !slices.Equal(f.params, f.results) {
 			err = fmt.Errorf("type mismatch: if without else must leave its parameters %v unchanged, but returns %v", f.params, f.results)
 		}
 		w.pushVals(f.results)
@@ -182,7 +183,7 @@ func (w *walker) call(ins *Instr) error {
 		w.pushVals(ft.Results)
 		return nil
 	}
-	if !valTypesEqual(ft.Results, w.results) {
+	if !slices.Equal(ft.Results, w.results) {
 		return fmt.Errorf("type mismatch: tail call returns %v, the function %v", ft.Results, w.results)
 	}
 	w.unreachable()
