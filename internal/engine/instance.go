@@ -68,6 +68,7 @@ type Instance struct {
 	droppedData []uint32
 	droppedElem []uint32
 	hostErr     error
+	live        atomic.Pointer[[]byte] // current linear memory buffer (see LiveMemory)
 }
 
 // Start instantiates m with a fresh WASI host.
@@ -109,7 +110,7 @@ func (in *Instance) setup(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("compile %s: %w", in.mod.Name, err)
 	}
-	in.inst, err = in.wz.InstantiateModule(withGuestMemory(ctx), compiled, wazero.NewModuleConfig().WithName("").WithStartFunctions())
+	in.inst, err = in.wz.InstantiateModule(in.withGuestMemory(ctx), compiled, wazero.NewModuleConfig().WithName("").WithStartFunctions())
 	if err != nil {
 		return fmt.Errorf("instantiate %s: %w", in.mod.Name, err)
 	}
@@ -269,6 +270,7 @@ func (in *Instance) outcome(err error) error {
 	case err == nil && in.unwound:
 		in.unwound = false
 		reverse(in.frames)
+		in.wasi.PauseClock() // the guest never sees time spent paused
 		return ErrPaused
 	case err == nil:
 		return nil
@@ -286,6 +288,23 @@ func reverse(fs []snapshot.Frame) {
 	}
 }
 
+// Continue makes a paused instance go on in place, without a snapshot: the
+// pause request is cleared and the next Run rewinds the frames it unwound
+// into this same instance.
+func (in *Instance) Continue() error {
+	if len(in.frames) == 0 {
+		return errors.New("instance is not paused")
+	}
+	in.mu.Lock()
+	in.pauseReq = false
+	in.pauseFlag.Store(false)
+	in.mu.Unlock()
+	in.wasi.ClearInterrupt()
+	in.wasi.ResumeClock()
+	in.rewind, in.frames, in.rewinding = in.frames, nil, true
+	return nil
+}
+
 // PausedAt names the function the instance paused in.
 func (in *Instance) PausedAt() string {
 	if len(in.frames) == 0 {
@@ -295,7 +314,14 @@ func (in *Instance) PausedAt() string {
 }
 
 // Capture copies the state of a paused instance into a snapshot.
-func (in *Instance) Capture() (*snapshot.Snapshot, error) {
+func (in *Instance) Capture() (*snapshot.Snapshot, error) { return in.capture(true) }
+
+// CaptureShared is Capture without copying memory: the snapshot's Memory is
+// the paused instance's own, valid until the instance runs again or closes.
+// Migration sends from it only the chunks that changed since pre-copy.
+func (in *Instance) CaptureShared() (*snapshot.Snapshot, error) { return in.capture(false) }
+
+func (in *Instance) capture(clone bool) (*snapshot.Snapshot, error) {
 	if len(in.frames) == 0 {
 		return nil, errors.New("instance is not paused")
 	}
@@ -310,8 +336,10 @@ func (in *Instance) Capture() (*snapshot.Snapshot, error) {
 		DroppedData: in.droppedData, DroppedElem: in.droppedElem,
 	}
 	if mem := in.memory(); mem != nil {
-		b, _ := mem.Read(0, mem.Size())
-		s.Memory = bytes.Clone(b)
+		s.Memory, _ = mem.Read(0, mem.Size())
+		if clone {
+			s.Memory = bytes.Clone(s.Memory)
+		}
 		s.MemoryPages = mem.Size() / 65536
 	}
 	for g := uint32(0); g < in.mod.numGlobals(); g++ {

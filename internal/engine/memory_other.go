@@ -2,8 +2,10 @@
 
 package engine
 
-import "context"
+import "github.com/tetratelabs/wazero/experimental"
 
-// withGuestMemory keeps wazero's default allocator where anonymous
+// newLinearMemory keeps linear memories on the Go heap where anonymous
 // mappings of a 4 GiB reservation are not available.
-func withGuestMemory(ctx context.Context) context.Context { return ctx }
+func newLinearMemory(capacity, max uint64) experimental.LinearMemory {
+	return &heapMemory{}
+}

@@ -3,20 +3,20 @@
 package engine
 
 import (
-	"context"
 	"syscall"
 
 	"github.com/tetratelabs/wazero/experimental"
 )
 
-// withGuestMemory puts linear memories in anonymous mappings outside the Go
+// newLinearMemory puts linear memories in anonymous mappings outside the Go
 // heap: the garbage collector never scans or copies them, and memory.grow
 // never copies (DESIGN.md section 2: growth inside the Go heap starts GC
 // cycles whose preemption signals hit the threads running compiled code).
 // The whole maximum is reserved up front; the kernel commits pages as they
-// are touched.
-func withGuestMemory(ctx context.Context) context.Context {
-	return experimental.WithMemoryAllocator(ctx, experimental.MemoryAllocatorFunc(newMapped))
+// are touched. It also lets pre-copy read memory while the guest runs
+// without touching the Go heap.
+func newLinearMemory(capacity, max uint64) experimental.LinearMemory {
+	return newMapped(capacity, max)
 }
 
 type mapped struct{ buf []byte }
@@ -46,18 +46,3 @@ func (m *mapped) Free() {
 		m.buf = nil
 	}
 }
-
-// heapMemory is the fallback when the mapping fails: a Go slice.
-type heapMemory struct{ buf []byte }
-
-func (h *heapMemory) Reallocate(size uint64) []byte {
-	if size <= uint64(cap(h.buf)) {
-		return h.buf[:size]
-	}
-	n := make([]byte, size, size+size/2)
-	copy(n, h.buf)
-	h.buf = n
-	return n[:size]
-}
-
-func (h *heapMemory) Free() { h.buf = nil }

@@ -418,8 +418,9 @@ func (w *specWorld) invoke(ctx context.Context, si *specInst, field string, args
 		case exhaustion && points > w.opts.exhaustion:
 			// Unwinding and rewinding a recursion that only ends by exhausting
 			// the stack is quadratic in its depth: let it run free.
-			in.specUnpause()
-			in.specRewindInPlace()
+			if err := in.Continue(); err != nil {
+				return nil, err
+			}
 			w.stats.exhaustionFreed++
 		case w.opts.every || points <= w.opts.fullPoints || points%w.opts.stride == 0:
 			if in, err = w.migrate(ctx, si); err != nil {
@@ -457,18 +458,11 @@ func (w *specWorld) migrate(ctx context.Context, si *specInst) (*Instance, error
 	return in, nil
 }
 
-// specUnpause withdraws a pause request (tests only; the engine has no
-// such call because a paused instance is captured or resumed).
-func (in *Instance) specUnpause() {
-	in.mu.Lock()
-	in.pauseReq = false
-	in.pauseFlag.Store(false)
-	in.mu.Unlock()
-}
-
 // specRewindInPlace makes Resume rewind the frames just unwound into the
-// same instance, without a snapshot.
+// same instance, without a snapshot, keeping the pause request (unlike
+// Continue) so that the next safe point stops again.
 func (in *Instance) specRewindInPlace() {
+	in.wasi.ResumeClock()
 	in.rewind, in.frames, in.rewinding = in.frames, nil, true
 }
 

@@ -17,11 +17,12 @@ func Encode(w io.Writer, s *Snapshot) error {
 	return nil
 }
 
-func encode(w io.Writer, s *Snapshot) error {
+func encode(w io.Writer, s *Snapshot) error { return encodeTo(newSink(w), s, nil) }
+
+func encodeTo(out *sink, s *Snapshot, send func(int) bool) error {
 	if err := checkMemory(s); err != nil {
 		return err
 	}
-	out := newSink(w)
 	if err := out.preamble(); err != nil {
 		return err
 	}
@@ -33,7 +34,7 @@ func encode(w io.Writer, s *Snapshot) error {
 			return err
 		}
 	}
-	if err := writeMemory(out, s.Memory); err != nil {
+	if err := writeMemory(out, s.Memory, send); err != nil {
 		return err
 	}
 	return out.trailer()
@@ -65,14 +66,22 @@ func Decode(r io.Reader) (*Snapshot, error) {
 
 // DecodeLimited is Decode with limits on what it accepts.
 func DecodeLimited(r io.Reader, lim Limits) (*Snapshot, error) {
-	s, err := decode(newSource(r), lim)
+	s, err := decode(newSource(r), lim, freshMemory)
 	if err != nil {
 		return nil, fmt.Errorf("decode snapshot: %w", err)
 	}
 	return s, nil
 }
 
-func decode(src *source, lim Limits) (*Snapshot, error) {
+// freshMemory allocates the zeroed memory a full snapshot fills.
+func freshMemory(pages uint32) ([]byte, error) {
+	if pages == 0 {
+		return nil, nil
+	}
+	return make([]byte, int(pages)*PageSize), nil
+}
+
+func decode(src *source, lim Limits, memory func(pages uint32) ([]byte, error)) (*Snapshot, error) {
 	h, err := readHeader(src)
 	if err != nil {
 		return nil, err
@@ -81,6 +90,9 @@ func decode(src *source, lim Limits) (*Snapshot, error) {
 		return nil, fmt.Errorf("memory of %d pages is over the limit of %d: %w", h.MemoryPages, limit, ErrLimit)
 	}
 	s := fromHeader(h)
+	if s.Memory, err = memory(h.MemoryPages); err != nil {
+		return nil, err
+	}
 	if err := readBody(src, s, h); err != nil {
 		return nil, err
 	}
@@ -119,7 +131,7 @@ func (l Limits) maxPages() uint32 {
 }
 
 func fromHeader(h *Header) *Snapshot {
-	s := &Snapshot{
+	return &Snapshot{
 		ModuleDigest:     h.ModuleDigest,
 		ModuleName:       h.ModuleName,
 		TransformVersion: h.TransformVersion,
@@ -130,8 +142,4 @@ func fromHeader(h *Header) *Snapshot {
 		Args:             h.Args,
 		MemoryPages:      h.MemoryPages,
 	}
-	if h.MemoryPages > 0 {
-		s.Memory = make([]byte, int(h.MemoryPages)*PageSize)
-	}
-	return s
 }

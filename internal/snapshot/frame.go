@@ -9,7 +9,10 @@ import (
 	"github.com/cespare/xxhash/v2"
 )
 
-const magic = "ROAMSNAP"
+const (
+	magic      = "ROAMSNAP"
+	deltaMagic = "ROAMDLTA" // same length as magic
+)
 
 // Section ids, in the order they appear in a file.
 const (
@@ -48,8 +51,9 @@ const (
 type sink struct {
 	w   *bufio.Writer
 	sum *xxhash.Digest
-	n   uint64
-	err error
+	n     uint64
+	err   error
+	delta bool // writing a delta (EncodeDelta)
 	tmp [sectionHeadSize]byte // section heads and checksums, kept off the heap
 }
 
@@ -90,8 +94,13 @@ func (s *sink) section(id byte, parts ...[]byte) error {
 }
 
 func (s *sink) preamble() error {
-	s.write([]byte(magic))
-	s.write(le.AppendUint32(nil, Version))
+	if s.delta {
+		s.write([]byte(deltaMagic))
+		s.write(le.AppendUint32(nil, DeltaVersion))
+	} else {
+		s.write([]byte(magic))
+		s.write(le.AppendUint32(nil, Version))
+	}
 	return s.err
 }
 

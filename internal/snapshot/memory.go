@@ -10,12 +10,14 @@ import (
 // Memory sections: chunk index u32 · kind u8 · data. A raw chunk carries
 // chunkSize bytes; a zstd chunk carries one zstd frame, shorter than the raw
 // chunk, that decompresses to exactly chunkSize bytes. Chunks appear in
-// strictly ascending order and all-zero chunks are left out.
+// strictly ascending order and all-zero chunks are left out. In a delta, a
+// zero chunk (no data) clears a chunk the receiver holds.
 const (
 	chunkSize     = PageSize
 	chunkHeadSize = 4 + 1
 	chunkRaw      = 0
 	chunkZstd     = 1
+	chunkZero     = 2
 )
 
 var zeroChunk [chunkSize]byte
@@ -47,8 +49,9 @@ func getDecoder() (*zstd.Decoder, error) {
 		zstd.WithDecodeAllCapLimit(true))
 }
 
-// writeMemory writes one memory section per non-zero chunk.
-func writeMemory(out *sink, mem []byte) error {
+// writeMemory writes one memory section per non-zero chunk or, with send
+// (a delta), per chunk that send selects, zero chunks included.
+func writeMemory(out *sink, mem []byte, send func(chunk int) bool) error {
 	if len(mem) == 0 {
 		return nil
 	}
@@ -60,15 +63,23 @@ func writeMemory(out *sink, mem []byte) error {
 	dst := make([]byte, 0, 2*chunkSize)
 	var head [chunkHeadSize]byte
 	for i := 0; i < len(mem)/chunkSize; i++ {
-		c := mem[i*chunkSize : (i+1)*chunkSize]
-		if bytes.Equal(c, zeroChunk[:]) {
+		if send != nil && !send(i) {
 			continue
 		}
+		c := mem[i*chunkSize : (i+1)*chunkSize]
 		le.PutUint32(head[:], uint32(i))
-		data := enc.EncodeAll(c, dst[:0])
-		head[4] = chunkZstd
-		if len(data) >= len(c) {
-			head[4], data = chunkRaw, c
+		var data []byte
+		switch {
+		case !bytes.Equal(c, zeroChunk[:]):
+			data = enc.EncodeAll(c, dst[:0])
+			head[4] = chunkZstd
+			if len(data) >= len(c) {
+				head[4], data = chunkRaw, c
+			}
+		case send == nil:
+			continue
+		default:
+			head[4] = chunkZero
 		}
 		if err := out.section(secMemory, head[:], data); err != nil {
 			return err
@@ -100,7 +111,7 @@ func readMemory(src *source, mem []byte) error {
 }
 
 func readChunk(src *source, dec *zstd.Decoder, mem []byte, next uint64, scratch []byte) (uint64, error) {
-	if src.n <= chunkHeadSize || src.n > chunkHeadSize+chunkSize {
+	if src.n < chunkHeadSize || src.n > chunkHeadSize+chunkSize {
 		return 0, src.corrupt("length %d", src.n)
 	}
 	head := src.tmp[:chunkHeadSize]
@@ -115,8 +126,11 @@ func readChunk(src *source, dec *zstd.Decoder, mem []byte, next uint64, scratch 
 	switch kind := head[4]; {
 	case kind == chunkRaw && n == chunkSize:
 		return idx, readRaw(src, dst)
-	case kind == chunkZstd && n < chunkSize:
+	case kind == chunkZstd && n > 0 && n < chunkSize:
 		return idx, readZstd(src, dec, dst, scratch[:n])
+	case kind == chunkZero && n == 0 && src.delta:
+		clear(dst)
+		return idx, src.close()
 	default:
 		return 0, src.corrupt("chunk %d of kind %d is %d bytes", idx, kind, n)
 	}

@@ -23,9 +23,10 @@ const readBufferSize = 16 << 10
 // source reads sections, verifying each checksum, and keeps the running digest
 // of everything read for the trailer.
 type source struct {
-	r   *bufio.Reader
-	sum *xxhash.Digest
-	off uint64 // bytes read so far
+	r     *bufio.Reader
+	sum   *xxhash.Digest
+	off   uint64 // bytes read so far
+	delta bool   // reading a delta (DecodeDelta)
 
 	// The section being read.
 	id     byte
@@ -57,12 +58,16 @@ func (s *source) read(p []byte) error {
 
 // preamble checks the magic, then the version.
 func (s *source) preamble() error {
+	want, version := magic, uint32(Version)
+	if s.delta {
+		want, version = deltaMagic, DeltaVersion
+	}
 	err := s.read(s.tmp[:])
 	got := string(s.tmp[:s.off])
 	switch {
 	case err != nil && !errors.Is(err, ErrTruncated):
 		return err
-	case !strings.HasPrefix(magic, got):
+	case !strings.HasPrefix(want, got):
 		return fmt.Errorf("%w (starts with %q)", ErrNotSnapshot, got)
 	case err != nil:
 		return err
@@ -70,7 +75,7 @@ func (s *source) preamble() error {
 	if err := s.read(s.tmp[:4]); err != nil {
 		return err
 	}
-	if got := le.Uint32(s.tmp[:]); got != Version {
+	if got := le.Uint32(s.tmp[:]); got != version {
 		return &VersionError{Version: got}
 	}
 	return nil

@@ -1,0 +1,60 @@
+package snapshot
+
+import (
+	"fmt"
+	"io"
+)
+
+// DeltaVersion is the format version of deltas. A delta has the layout of a
+// snapshot under its own magic ("ROAMDLTA"), and its memory sections hold
+// only the chunks the sender chose, zero chunks included, to be applied on
+// memory the receiver already holds: this is how live migration sends
+// pre-copy rounds and the final state.
+//
+// Version history:
+//   - 1 (2026-11-26): first format.
+const DeltaVersion = 1
+
+// EncodeDelta writes s as a delta: the same sections as Encode, but memory
+// holds only the chunks for which send returns true (a chunk that is all
+// zero goes out as a zero chunk), so that a receiver holding the others can
+// rebuild s.Memory.
+func EncodeDelta(w io.Writer, s *Snapshot, send func(chunk int) bool) error {
+	out := newSink(w)
+	out.delta = true
+	if err := encodeTo(out, s, send); err != nil {
+		return fmt.Errorf("encode delta: %w", err)
+	}
+	return nil
+}
+
+// DecodeDelta reads a delta and applies its memory chunks on base, the
+// receiver's copy of the memory, first grown with zeros to the delta's size.
+// The returned snapshot's Memory is the new base, which may share base's
+// array. On error base may hold some of the chunks: a receiver drops it.
+func DecodeDelta(r io.Reader, base []byte, lim Limits) (*Snapshot, error) {
+	src := newSource(r)
+	src.delta = true
+	s, err := decode(src, lim, func(pages uint32) ([]byte, error) { return grow(base, pages) })
+	if err != nil {
+		return nil, fmt.Errorf("decode delta: %w", err)
+	}
+	return s, nil
+}
+
+func grow(base []byte, pages uint32) ([]byte, error) {
+	n := int(pages) * PageSize
+	switch {
+	case n < len(base):
+		return nil, fmt.Errorf("delta memory of %d pages is smaller than the %d held: %w", pages, len(base)/PageSize, ErrCorrupt)
+	case n == len(base):
+		return base, nil
+	case n <= cap(base):
+		b := base[:n]
+		clear(b[len(base):])
+		return b, nil
+	}
+	b := make([]byte, n)
+	copy(b, base)
+	return b, nil
+}
