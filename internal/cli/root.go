@@ -68,7 +68,9 @@ func newRoot(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 		fmt.Fprintln(stderr, c.UsageString())
 		return &usageError{err}
 	})
-	root.AddCommand(s.runCmd(), s.resumeCmd(), s.snapshotCmd(), s.demoCmd())
+	nf := addNodeFlags(root)
+	root.AddCommand(s.runCmd(), s.resumeEitherCmd(nf), s.snapshotCmd(), s.demoCmd(), s.nodeCmd())
+	root.AddCommand(s.clientCmds(nf)...)
 	return root
 }
 

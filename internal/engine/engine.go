@@ -63,6 +63,11 @@ type Config struct {
 	CacheDir string
 	// NoCache keeps compiled code in memory only.
 	NoCache bool
+	// CloseOnCancel makes compiled code check, at loop headers and calls,
+	// whether the context of Run ended (wazero's WithCloseOnContextDone), so
+	// that cancelling it stops even a module that cannot pause. It costs a
+	// little speed; only the node agent's non-migratable instances use it.
+	CloseOnCancel bool
 	// Setup, when set, runs on every new wazero runtime before the module is
 	// instantiated, to add host modules (the spec test suite's "spectest").
 	Setup func(ctx context.Context, wz wazero.Runtime) error
@@ -86,6 +91,7 @@ type Runtime struct {
 	cache    wazero.CompilationCache
 	store    *Store
 	setup    func(ctx context.Context, wz wazero.Runtime) error
+	cancel   bool
 }
 
 // NewRuntime prepares the caches. It does not start wazero yet: each
@@ -100,7 +106,7 @@ func NewRuntime(cfg Config) (*Runtime, error) {
 	if dir == "" {
 		dir = DefaultCacheDir()
 	}
-	r := &Runtime{kind: kind, cacheDir: dir, store: &Store{Dir: filepath.Join(dir, "modules")}, setup: cfg.Setup}
+	r := &Runtime{kind: kind, cacheDir: dir, store: &Store{Dir: filepath.Join(dir, "modules")}, setup: cfg.Setup, cancel: cfg.CloseOnCancel}
 	if cfg.NoCache {
 		r.cache = wazero.NewCompilationCache()
 	} else if r.cache, err = wazero.NewCompilationCacheWithDir(filepath.Join(dir, "compiled")); err != nil {
@@ -125,5 +131,6 @@ func (r *Runtime) wazeroConfig() wazero.RuntimeConfig {
 	} else {
 		c = wazero.NewRuntimeConfigCompiler()
 	}
-	return c.WithCompilationCache(r.cache).WithCoreFeatures(api.CoreFeaturesV2).WithCustomSections(true)
+	return c.WithCompilationCache(r.cache).WithCoreFeatures(api.CoreFeaturesV2).WithCustomSections(true).
+		WithCloseOnContextDone(r.cancel)
 }

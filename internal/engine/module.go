@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -8,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+
+	"github.com/tetratelabs/wazero"
 
 	"github.com/roam-edge/roam/internal/transform"
 	"github.com/roam-edge/roam/internal/wasi"
@@ -193,4 +196,15 @@ func writeFileAtomic(path string, b []byte) error {
 		return err
 	}
 	return os.Rename(f.Name(), path)
+}
+
+// Compile compiles m ahead of its first instance, into the compilation
+// cache: a migration destination does it while the source still runs.
+func (r *Runtime) Compile(ctx context.Context, m *Module) error {
+	wz := wazero.NewRuntimeWithConfig(ctx, r.wazeroConfig())
+	defer wz.Close(ctx)
+	if _, err := wz.CompileModule(ctx, m.code); err != nil {
+		return fmt.Errorf("compile %s: %w", m.Name, err)
+	}
+	return nil
 }

@@ -49,12 +49,12 @@ const (
 
 // sink writes sections and keeps the running digest of everything written.
 type sink struct {
-	w   *bufio.Writer
-	sum *xxhash.Digest
+	w     *bufio.Writer
+	sum   *xxhash.Digest
 	n     uint64
 	err   error
-	delta bool // writing a delta (EncodeDelta)
-	tmp [sectionHeadSize]byte // section heads and checksums, kept off the heap
+	delta bool                  // writing a delta (EncodeDelta)
+	tmp   [sectionHeadSize]byte // section heads and checksums, kept off the heap
 }
 
 func newSink(w io.Writer) *sink {

@@ -1,0 +1,53 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/roam-edge/roam/client"
+)
+
+func (s *streams) startCmd(nf *nodeFlags) *cobra.Command {
+	var (
+		dirs, envs []string
+		migratable bool
+	)
+	c := &cobra.Command{
+		Use:   "start [flags] MODULE [ARGS...]",
+		Short: "Start a WASI program on a node and print its instance id; everything after MODULE goes to the program",
+		Args:  usageArgs(1, "MODULE"),
+		RunE: withClient(nf, func(ctx context.Context, cl *client.Client, args []string) error {
+			if _, err := wasiConfig(args, dirs, envs); err != nil {
+				return &usageError{err}
+			}
+			req := client.StartRequest{Args: args, Env: envs, Dirs: dirs, Migratable: &migratable}
+			return s.start(ctx, cl, req)
+		}),
+	}
+	c.Flags().SetInterspersed(false)
+	c.Flags().StringArrayVar(&dirs, "dir", nil, "preopen HOST directory of the node as GUEST (HOST[:GUEST]), repeatable")
+	c.Flags().StringArrayVar(&envs, "env", nil, "set K=V in the guest environment, repeatable")
+	c.Flags().BoolVar(&migratable, "migratable", true, "instrument the module so it can pause and migrate")
+	return c
+}
+
+// start uploads the module named by argv[0] and starts it.
+func (s *streams) start(ctx context.Context, cl *client.Client, req client.StartRequest) error {
+	path := req.Args[0]
+	wasm, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	if req.Module, err = cl.UploadModule(ctx, wasm); err != nil {
+		return fmt.Errorf("start %s: upload: %w", path, err)
+	}
+	in, err := cl.Start(ctx, req)
+	if err != nil {
+		return fmt.Errorf("start %s: %w", path, err)
+	}
+	fmt.Fprintln(s.stdout, in.ID)
+	return nil
+}

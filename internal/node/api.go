@@ -1,0 +1,341 @@
+package node
+
+import (
+	"bufio"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/roam-edge/roam/internal/snapshot"
+)
+
+const maxJSONBytes = 1 << 20
+
+// Handler is the node's HTTP API (docs/api.md).
+func (n *Node) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", n.healthz)
+	api := http.NewServeMux()
+	api.Handle("GET /metrics", n.metrics.handler())
+	api.HandleFunc("GET /v1/node", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, http.StatusOK, n.info()) })
+	api.HandleFunc("POST /v1/modules", n.uploadModule)
+	api.HandleFunc("GET /v1/modules/{digest}", n.getModule)
+	api.HandleFunc("HEAD /v1/modules/{digest}", n.getModule)
+	api.HandleFunc("POST /v1/instances", n.startInstance)
+	api.HandleFunc("GET /v1/instances", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string][]Instance{"instances": n.list()})
+	})
+	api.HandleFunc("POST /v1/instances/restore", n.restoreInstance)
+	api.HandleFunc("GET /v1/instances/{id}", n.held(n.getInstance))
+	api.HandleFunc("GET /v1/instances/{id}/wait", n.held(n.waitInstance))
+	api.HandleFunc("GET /v1/instances/{id}/stdout", n.held(n.logs))
+	api.HandleFunc("GET /v1/instances/{id}/stderr", n.held(n.logs))
+	api.HandleFunc("POST /v1/instances/{id}/pause", n.held(n.control))
+	api.HandleFunc("POST /v1/instances/{id}/resume", n.held(n.control))
+	api.HandleFunc("POST /v1/instances/{id}/stop", n.held(n.control))
+	api.HandleFunc("GET /v1/instances/{id}/snapshot", n.held(n.checkpoint))
+	api.HandleFunc("POST /v1/instances/{id}/migrate", n.held(n.migrateInstance))
+	api.HandleFunc("POST /v1/migrations", n.beginMigration)
+	api.HandleFunc("PUT /v1/migrations/{mid}/memory", n.migrationStep)
+	api.HandleFunc("POST /v1/migrations/{mid}/prepare", n.migrationStep)
+	api.HandleFunc("POST /v1/migrations/{mid}/commit", n.migrationStep)
+	api.HandleFunc("POST /v1/migrations/{mid}/abort", n.migrationStep)
+	api.HandleFunc("GET /v1/migrations/{mid}", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"outcome": n.outcome(r.PathValue("mid"))})
+	})
+	api.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, apiErrorf(codeNotFound, "no such endpoint: %s %s", r.Method, r.URL.Path))
+	})
+	mux.Handle("/", n.authorized(api))
+	return mux
+}
+
+func (n *Node) healthz(w http.ResponseWriter, r *http.Request) {
+	info := n.info()
+	writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "name": info["name"], "arch": info["arch"], "engine": info["engine"]})
+}
+
+// authorized requires the pool token, compared in constant time.
+func (n *Node) authorized(h http.Handler) http.Handler {
+	want := []byte("Bearer " + n.cfg.Token)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), want) != 1 {
+			writeError(w, apiErrorf(codeUnauthorized, "missing or wrong token (Authorization: Bearer TOKEN)"))
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// held resolves {id} to an instance held here; one that moved away gets a
+// redirect to the same path on its new node.
+func (n *Node) held(h func(http.ResponseWriter, *http.Request, *instance)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		in, ok := n.instance(r.PathValue("id"))
+		if !ok {
+			writeError(w, apiErrorf(codeNotFound, "instance %s not found on node %s", r.PathValue("id"), n.cfg.Name))
+			return
+		}
+		if rec := in.snapshotRecord(); rec.Status == statusMoved {
+			redirect(w, r, rec.MovedTo)
+			return
+		}
+		h(w, r, in)
+	}
+}
+
+func redirect(w http.ResponseWriter, r *http.Request, to string) {
+	loc := to + r.URL.Path
+	if r.URL.RawQuery != "" {
+		loc += "?" + r.URL.RawQuery
+	}
+	w.Header().Set("Location", loc)
+	w.Header().Set("Roam-Moved-To", to)
+	writeError(w, apiErrorf(codeMoved, "instance %s moved to %s", r.PathValue("id"), to))
+}
+
+func readJSON(w http.ResponseWriter, r *http.Request, v any) error {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxJSONBytes))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return err
+		}
+		return apiErrorf(codeBadRequest, "body: %v", err)
+	}
+	return nil
+}
+
+func (n *Node) uploadModule(w http.ResponseWriter, r *http.Request) {
+	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, n.cfg.MaxModuleBytes))
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	if len(b) < 8 || string(b[:4]) != "\x00asm" {
+		writeError(w, apiErrorf(codeInvalidModule, "not a WebAssembly module (no \\0asm magic)"))
+		return
+	}
+	d, err := n.rt.Store().Put(b)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"digest": d.String(), "size": len(b)})
+}
+
+func (n *Node) getModule(w http.ResponseWriter, r *http.Request) {
+	d, err := parseDigest(r.PathValue("digest"))
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	b, err := n.rt.Store().Get(d)
+	if err != nil {
+		writeError(w, apiErrorf(codeModuleNotFound, "module %s is not on node %s", d, n.cfg.Name))
+		return
+	}
+	w.Header().Set("Content-Type", "application/wasm")
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+	if r.Method != http.MethodHead {
+		_, _ = w.Write(b)
+	}
+}
+
+func (n *Node) startInstance(w http.ResponseWriter, r *http.Request) {
+	var req StartRequest
+	if err := readJSON(w, r, &req); err != nil {
+		writeError(w, err)
+		return
+	}
+	in, err := n.start(req)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, in.view())
+}
+
+func (n *Node) getInstance(w http.ResponseWriter, r *http.Request, in *instance) {
+	writeJSON(w, http.StatusOK, in.view())
+}
+
+func (n *Node) waitInstance(w http.ResponseWriter, r *http.Request, in *instance) {
+	v, err := in.wait(r.Context())
+	if err != nil {
+		return // the client left
+	}
+	if v.Status == statusMoved {
+		redirect(w, r, v.MovedTo)
+		return
+	}
+	writeJSON(w, http.StatusOK, v)
+}
+
+func (n *Node) logs(w http.ResponseWriter, r *http.Request, in *instance) {
+	q := r.URL.Query()
+	off, err := strconv.ParseInt(q.Get("offset"), 10, 64)
+	if q.Get("offset") == "" {
+		off, err = 0, nil
+	}
+	if err != nil || off < 0 {
+		writeError(w, apiErrorf(codeBadRequest, "offset %q: want a byte offset", q.Get("offset")))
+		return
+	}
+	log := in.stdout
+	if strings.HasSuffix(r.URL.Path, "/stderr") {
+		log = in.stderr
+	}
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	log.serve(r.Context(), w, off, q.Get("follow") == "1" || q.Get("follow") == "true")
+}
+
+func (n *Node) control(w http.ResponseWriter, r *http.Request, in *instance) {
+	in.op.Lock()
+	var err error
+	switch r.URL.Path[strings.LastIndexByte(r.URL.Path, '/')+1:] {
+	case "pause":
+		var paused bool
+		if paused, err = in.halt(); err == nil && !paused {
+			err = apiErrorf(codeConflict, "instance %s ended before it could pause", in.rec.ID)
+		}
+	case "resume":
+		err = in.goOn()
+	case "stop":
+		err = in.stop()
+	}
+	in.op.Unlock()
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, in.view())
+}
+
+// checkpoint sends a snapshot of the instance; a running one pauses for the
+// capture (a copy of its state) and goes on before the snapshot is sent.
+func (n *Node) checkpoint(w http.ResponseWriter, r *http.Request, in *instance) {
+	snap, err := in.checkpoint()
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/octet-stream")
+	bw := bufio.NewWriterSize(w, 256<<10)
+	if err := snapshot.Encode(bw, snap); err == nil {
+		_ = bw.Flush()
+	}
+}
+
+func (in *instance) checkpoint() (*snapshot.Snapshot, error) {
+	in.op.Lock()
+	defer in.op.Unlock()
+	wasRunning := in.snapshotRecord().Status == statusRunning
+	if paused, err := in.halt(); err != nil || !paused {
+		if err == nil {
+			err = apiErrorf(codeConflict, "instance %s ended before it could pause", in.rec.ID)
+		}
+		return nil, err
+	}
+	in.mu.Lock()
+	snap, err := in.eng.Capture()
+	in.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	if wasRunning {
+		if err := in.goOn(); err != nil {
+			return nil, err
+		}
+	}
+	return snap, nil
+}
+
+func (n *Node) restoreInstance(w http.ResponseWriter, r *http.Request) {
+	snap, err := snapshot.DecodeLimited(http.MaxBytesReader(w, r.Body, 5<<30), n.limits())
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if !errors.As(err, &tooBig) {
+			err = apiErrorf(codeInvalidSnapshot, "%v", err)
+		}
+		writeError(w, err)
+		return
+	}
+	in, err := n.restoreNew(snap, r.URL.Query().Get("paused") == "1")
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, in.view())
+}
+
+func (n *Node) migrateInstance(w http.ResponseWriter, r *http.Request, in *instance) {
+	var req struct {
+		To string `json:"to"`
+	}
+	if err := readJSON(w, r, &req); err != nil {
+		writeError(w, err)
+		return
+	}
+	if !strings.HasPrefix(req.To, "http://") && !strings.HasPrefix(req.To, "https://") {
+		writeError(w, apiErrorf(codeBadRequest, "to %q: want the destination node's URL (http://HOST:PORT)", req.To))
+		return
+	}
+	w.Header().Set("Content-Type", "application/x-ndjson")
+	w.WriteHeader(http.StatusOK)
+	enc := json.NewEncoder(w)
+	fl, _ := w.(http.Flusher)
+	emit := func(e MigrateEvent) {
+		_ = enc.Encode(e)
+		if fl != nil {
+			fl.Flush()
+		}
+	}
+	res, err := n.migrate(r.Context(), in, req.To, emit)
+	if err != nil {
+		emit(MigrateEvent{Event: "error", Error: asAPIError(err)})
+		return
+	}
+	emit(MigrateEvent{Event: "done", Result: res})
+}
+
+func (n *Node) beginMigration(w http.ResponseWriter, r *http.Request) {
+	var req beginRequest
+	if err := readJSON(w, r, &req); err != nil {
+		writeError(w, err)
+		return
+	}
+	if err := n.begin(r.Context(), req); err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"migration": req.Migration})
+}
+
+func (n *Node) migrationStep(w http.ResponseWriter, r *http.Request) {
+	mid := r.PathValue("mid")
+	var err error
+	r.Body = http.MaxBytesReader(w, r.Body, 5<<30)
+	switch r.URL.Path[strings.LastIndexByte(r.URL.Path, '/')+1:] {
+	case "memory":
+		err = n.precopyRound(r, mid)
+	case "prepare":
+		err = n.prepare(r, mid)
+	case "commit":
+		err = n.commitIncoming(mid)
+	case "abort":
+		err = n.abortIncoming(mid)
+	}
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"ok": true, "at": time.Now().UTC()})
+}

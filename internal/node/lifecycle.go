@@ -1,0 +1,320 @@
+package node
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/roam-edge/roam/client"
+	"github.com/roam-edge/roam/internal/engine"
+	"github.com/roam-edge/roam/internal/snapshot"
+	"github.com/roam-edge/roam/internal/transform"
+	"github.com/roam-edge/roam/internal/wasi"
+)
+
+// StartRequest asks for a new instance (docs/api.md).
+type StartRequest = client.StartRequest
+
+func parseDigest(s string) (engine.Digest, error) {
+	var d engine.Digest
+	b, err := hexDecode(s)
+	if err != nil || len(b) != len(d) {
+		return d, apiErrorf(codeBadRequest, "%q is not a sha256 digest in hex", s)
+	}
+	copy(d[:], b)
+	return d, nil
+}
+
+// module loads a stored module, instrumenting and compiling it once.
+func (n *Node) module(d engine.Digest, name string, migratable bool) (*engine.Module, error) {
+	key := moduleKey{d, migratable}
+	n.mu.Lock()
+	m, ok := n.modules[key]
+	n.mu.Unlock()
+	if ok {
+		return m, nil
+	}
+	b, err := n.rt.Store().Get(d)
+	if errors.Is(err, engine.ErrModuleNotFound) {
+		return nil, apiErrorf(codeModuleNotFound, "module %s is not on node %s: upload it first", d, n.cfg.Name)
+	}
+	if err != nil {
+		return nil, err
+	}
+	rt := n.rt
+	if !migratable {
+		rt = n.rtPlain
+	}
+	m, err = rt.Load(name, b, migratable)
+	var refused *transform.Error
+	if errors.As(err, &refused) {
+		return nil, apiErrorf(codeInvalidModule, "module cannot be made migratable: %v (start it with migratable=false)", err)
+	}
+	if err != nil {
+		return nil, apiErrorf(codeInvalidModule, "%v", err)
+	}
+	if err := rt.Compile(context.Background(), m); err != nil {
+		return nil, apiErrorf(codeInvalidModule, "%v", err)
+	}
+	n.mu.Lock()
+	n.modules[key] = m
+	n.mu.Unlock()
+	return m, nil
+}
+
+func wasiConfig(args, env, dirs []string) (wasi.Config, error) {
+	cfg := wasi.Config{Args: args, Env: env, Stdin: bytes.NewReader(nil)}
+	for _, e := range env {
+		if !strings.Contains(e, "=") {
+			return cfg, apiErrorf(codeBadRequest, "env %q: want K=V", e)
+		}
+	}
+	for _, d := range dirs {
+		host, guest, ok := strings.Cut(d, ":")
+		if !ok {
+			guest = host
+		}
+		if host == "" || guest == "" {
+			return cfg, apiErrorf(codeBadRequest, "dir %q: want HOST[:GUEST]", d)
+		}
+		if fi, err := os.Stat(host); err != nil || !fi.IsDir() {
+			return cfg, apiErrorf(codeDirMissing, "directory %s does not exist on node", host)
+		}
+		cfg.Preopens = append(cfg.Preopens, wasi.Preopen{HostPath: host, GuestPath: guest})
+	}
+	return cfg, nil
+}
+
+// start creates and runs a new instance.
+func (n *Node) start(req StartRequest) (*instance, error) {
+	d, err := parseDigest(req.Module)
+	if err != nil {
+		return nil, err
+	}
+	if len(req.Args) == 0 {
+		return nil, apiErrorf(codeBadRequest, "args must hold at least argv[0]")
+	}
+	migratable := req.Migratable == nil || *req.Migratable
+	cfg, err := wasiConfig(req.Args, req.Env, req.Dirs)
+	if err != nil {
+		return nil, err
+	}
+	mod, err := n.module(d, req.Args[0], migratable)
+	if err != nil {
+		return nil, err
+	}
+	rec := record{Instance: Instance{ID: newID("i-"), Module: d.String(), Name: req.Args[0], Args: req.Args,
+		Status: statusRunning, Epoch: 1, Migratable: migratable, CreatedAt: time.Now().UTC()},
+		Env: req.Env, Dirs: req.Dirs}
+	in, err := n.newInstance(rec, true)
+	if err != nil {
+		return nil, err
+	}
+	cfg.Stdout, cfg.Stderr = in.stdout, in.stderr
+	rt := n.rt
+	if !migratable {
+		rt = n.rtPlain
+	}
+	if in.eng, err = rt.Start(context.Background(), mod, cfg); err != nil {
+		return nil, apiErrorf(codeInvalidModule, "%v", err)
+	}
+	in.mod = mod
+	if err := n.saveRecord(&in.rec); err != nil {
+		in.eng.Close(context.Background())
+		return nil, err
+	}
+	if err := n.add(in); err != nil {
+		in.eng.Close(context.Background())
+		return nil, err
+	}
+	in.startRun()
+	return in, nil
+}
+
+// add registers an instance unless the node is shutting down.
+func (n *Node) add(in *instance) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.shutting {
+		return apiErrorf(codeConflict, "node %s is shutting down", n.cfg.Name)
+	}
+	n.instances[in.rec.ID] = in
+	return nil
+}
+
+func (n *Node) snapshotPath(id string) string { return filepath.Join(n.instanceDir(id), "snapshot") }
+
+// keepAll pauses every instance and writes its snapshot, for a restart.
+func (n *Node) keepAll() {
+	n.mu.Lock()
+	all := make([]*instance, 0, len(n.instances))
+	for _, in := range n.instances {
+		all = append(all, in)
+	}
+	n.mu.Unlock()
+	for _, in := range all {
+		if err := in.keep(); err != nil {
+			n.logf("instance %s: keep for restart: %v", in.rec.ID, err)
+		}
+	}
+}
+
+// keep pauses the instance (if it runs), writes its snapshot and record so
+// that the next start of the node goes on with it, and frees it.
+func (in *instance) keep() error {
+	in.op.Lock()
+	defer in.op.Unlock()
+	in.mu.Lock()
+	status, migratable, inDoubt := in.rec.Status, in.rec.Migratable, in.rec.CommitPending && in.eng != nil
+	in.mu.Unlock()
+	wasRunning := status == statusRunning
+	switch {
+	case inDoubt: // moved, unconfirmed: keep the state in case it comes back
+	case status != statusRunning && status != statusPaused:
+		return nil
+	case !migratable:
+		return in.stop()
+	}
+	if !inDoubt {
+		if paused, err := in.halt(); err != nil || !paused {
+			return err
+		}
+	}
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	snap, err := in.eng.CaptureShared()
+	if err == nil {
+		err = snapshot.WriteFile(in.n.snapshotPath(in.rec.ID), snap)
+	}
+	if err != nil {
+		return err
+	}
+	in.rec.ResumeOnStart = wasRunning
+	in.closeEngineLocked()
+	return in.n.saveRecord(&in.rec)
+}
+
+// recover brings back the instances of a previous run from DIR/instances.
+func (n *Node) recover() error {
+	metas, err := filepath.Glob(filepath.Join(n.cfg.Dir, "instances", "*", "meta.json"))
+	if err != nil {
+		return err
+	}
+	for _, path := range metas {
+		rec, err := loadRecord(path)
+		if err != nil {
+			n.logf("skip %v", err)
+			continue
+		}
+		if err := n.recoverOne(rec); err != nil {
+			n.logf("instance %s: %v", rec.ID, err)
+		}
+	}
+	return n.recoverPrepared()
+}
+
+func (n *Node) recoverOne(rec *record) error {
+	in, err := n.newInstance(*rec, false)
+	if err != nil {
+		return err
+	}
+	n.instances[rec.ID] = in
+	switch {
+	case rec.Status.Terminal():
+		in.stdout.end()
+		in.stderr.end()
+		return nil
+	case rec.Status == statusMoved:
+		in.stdout.end()
+		in.stderr.end()
+		if rec.CommitPending {
+			_ = in.restoreSnapshot() // without it, only the destination can go on
+			in.rec.Status = statusMoved
+			n.resolveLater(in)
+		}
+		return nil
+	}
+	if err := in.restoreSnapshot(); err != nil {
+		in.mu.Lock()
+		defer in.mu.Unlock()
+		in.endLocked(statusFailed, exitFailed, fmt.Sprintf("lost when node %s stopped: %v", n.cfg.Name, err))
+		return err
+	}
+	if rec.ResumeOnStart {
+		in.rec.ResumeOnStart = false
+		in.startRun()
+	}
+	return nil
+}
+
+// restoreSnapshot loads the instance from the snapshot the node kept.
+func (in *instance) restoreSnapshot() error {
+	snap, err := snapshot.ReadFile(in.n.snapshotPath(in.rec.ID))
+	if err != nil {
+		return fmt.Errorf("no snapshot to resume from: %w", err)
+	}
+	d, err := parseDigest(in.rec.Module)
+	if err != nil {
+		return err
+	}
+	mod, err := in.n.module(d, in.rec.Name, true)
+	if err != nil {
+		return err
+	}
+	eng, err := in.n.rt.Restore(context.Background(), mod, snap, engine.Stdio{Stdin: bytes.NewReader(nil), Stdout: in.stdout, Stderr: in.stderr})
+	if err != nil {
+		return err
+	}
+	os.Remove(in.n.snapshotPath(in.rec.ID))
+	in.eng, in.mod, in.restored = eng, mod, true
+	in.rec.Status = statusPaused
+	return nil
+}
+
+// restoreNew makes a new instance (new id) from a snapshot a client sent.
+func (n *Node) restoreNew(snap *snapshot.Snapshot, paused bool) (*instance, error) {
+	d := engine.Digest(snap.ModuleDigest)
+	mod, err := n.module(d, snap.ModuleName, true)
+	if err != nil {
+		return nil, err
+	}
+	rec := record{Instance: Instance{ID: newID("i-"), Module: d.String(), Name: snap.ModuleName,
+		Status: statusPaused, Epoch: 1, Migratable: true, CreatedAt: time.Now().UTC()}}
+	in, err := n.newInstance(rec, true)
+	if err != nil {
+		return nil, err
+	}
+	in.eng, err = n.rt.Restore(context.Background(), mod, snap, engine.Stdio{Stdin: bytes.NewReader(nil), Stdout: in.stdout, Stderr: in.stderr})
+	if err != nil {
+		return nil, apiErrorf(codeInvalidSnapshot, "restore: %v", err)
+	}
+	in.mod, in.restored = mod, true
+	if err := n.saveRecord(&in.rec); err != nil {
+		return nil, err
+	}
+	if err := n.add(in); err != nil {
+		return nil, err
+	}
+	if !paused {
+		in.startRun()
+	}
+	return in, nil
+}
+
+var jsonHeader = http.Header{"Content-Type": {"application/json"}}
+
+func jsonBody(v any) io.Reader {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(fmt.Sprintf("node: marshal %T: %v", v, err)) // only our own types
+	}
+	return bytes.NewReader(b)
+}

@@ -1,0 +1,383 @@
+package node
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/roam-edge/roam/internal/engine"
+	"github.com/roam-edge/roam/internal/snapshot"
+)
+
+// beginRequest opens a migration on the destination.
+type beginRequest struct {
+	Migration string `json:"migration"`
+	Source    string `json:"source"`
+	Record    record `json:"instance"`
+}
+
+// incoming is a migration into this node.
+type incoming struct {
+	mu       sync.Mutex // one request of the migration at a time
+	id       string
+	source   string
+	in       *instance // holds the logs as they arrive, then the engine instance
+	base     []byte    // memory as received so far
+	prepared bool
+}
+
+// preparedMarker is written durably when a migration is prepared, so that
+// a restart knows to clean up what it held.
+func (n *Node) preparedMarker(mid string) string {
+	return filepath.Join(n.cfg.Dir, "migrations", mid+".json")
+}
+
+// begin checks that this node may take the instance, then fetches and
+// compiles its module ahead while the source keeps running.
+func (n *Node) begin(ctx context.Context, req beginRequest) error {
+	rec := req.Record
+	if req.Migration == "" || req.Source == "" || rec.ID == "" || rec.Epoch == 0 {
+		return apiErrorf(codeBadRequest, "a migration needs an id, a source and an instance with an epoch")
+	}
+	if err := n.checkEpoch(rec.ID, rec.Epoch); err != nil {
+		return err
+	}
+	if _, err := wasiConfig(rec.Args, rec.Env, rec.Dirs); err != nil {
+		return err
+	}
+	d, err := parseDigest(rec.Module)
+	if err != nil {
+		return err
+	}
+	if err := n.fetchModule(ctx, req.Source, d); err != nil {
+		return err
+	}
+	if _, err := n.module(d, rec.Name, true); err != nil {
+		return err
+	}
+	rec.Status, rec.MovedTo, rec.Migration, rec.CommitPending, rec.ResumeOnStart = statusPaused, "", "", false, false
+	if err := os.MkdirAll(n.instanceDir(rec.ID), 0o700); err != nil {
+		return err
+	}
+	in, err := n.newInstance(rec, true)
+	if err != nil {
+		return err
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.shutting {
+		return apiErrorf(codeConflict, "node %s is shutting down", n.cfg.Name)
+	}
+	n.incoming[req.Migration] = &incoming{id: req.Migration, source: req.Source, in: in}
+	return nil
+}
+
+// checkEpoch refuses an instance this node holds, or an epoch it has seen.
+func (n *Node) checkEpoch(id string, epoch uint64) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for _, inc := range n.incoming {
+		if inc.in.rec.ID == id {
+			return apiErrorf(codeConflict, "instance %s is already moving to node %s", id, n.cfg.Name)
+		}
+	}
+	old, ok := n.instances[id]
+	if !ok {
+		return nil
+	}
+	rec := old.snapshotRecord()
+	switch {
+	case rec.Status != statusMoved:
+		return apiErrorf(codeConflict, "node %s already holds instance %s (%s)", n.cfg.Name, id, rec.Status)
+	case epoch <= rec.Epoch:
+		return apiErrorf(codeStaleEpoch, "instance %s was at epoch %d here; epoch %d is stale", id, rec.Epoch, epoch)
+	}
+	return nil
+}
+
+// fetchModule gets a module this node lacks from the source node.
+func (n *Node) fetchModule(ctx context.Context, source string, d engine.Digest) error {
+	if _, err := n.rt.Store().Get(d); err == nil {
+		return nil
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, source+"/v1/modules/"+d.String(), nil)
+	if err != nil {
+		return apiErrorf(codeBadRequest, "%v", err)
+	}
+	req.Header.Set("Authorization", "Bearer "+n.cfg.Token)
+	resp, err := n.peers.Do(req)
+	if err != nil {
+		return apiErrorf(codeUnreachable, "fetch module from %s: %v", source, unwrapURLError(err))
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("fetch module from %s: %w", source, peerError(resp))
+	}
+	b, err := io.ReadAll(io.LimitReader(resp.Body, n.cfg.MaxModuleBytes+1))
+	if err != nil {
+		return apiErrorf(codeUnreachable, "fetch module from %s: %v", source, err)
+	}
+	if sha256.Sum256(b) != d {
+		return apiErrorf(codeInvalidModule, "module fetched from %s does not match digest %s", source, d)
+	}
+	_, err = n.rt.Store().Put(b)
+	return err
+}
+
+func (n *Node) incomingByID(mid string) (*incoming, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	inc, ok := n.incoming[mid]
+	if !ok {
+		return nil, apiErrorf(codeNotFound, "no migration %s on node %s", mid, n.cfg.Name)
+	}
+	return inc, nil
+}
+
+// receive appends the logs' new bytes and applies a delta onto the memory
+// received so far.
+func (inc *incoming) receive(r *http.Request, lim snapshot.Limits) (*snapshot.Snapshot, error) {
+	for _, l := range []struct {
+		header string
+		log    *logFile
+	}{{"Roam-Stdout-Length", inc.in.stdout}, {"Roam-Stderr-Length", inc.in.stderr}} {
+		k, err := strconv.ParseInt(r.Header.Get(l.header), 10, 64)
+		if err != nil || k < 0 {
+			return nil, apiErrorf(codeBadRequest, "header %s: want a length", l.header)
+		}
+		if _, err := io.CopyN(l.log, r.Body, k); err != nil {
+			return nil, apiErrorf(codeInvalidSnapshot, "logs cut short: %v", err)
+		}
+	}
+	s, err := snapshot.DecodeDelta(r.Body, inc.base, lim)
+	if err != nil {
+		return nil, apiErrorf(codeInvalidSnapshot, "%v", err)
+	}
+	inc.base = s.Memory
+	return s, nil
+}
+
+// precopyRound takes one pre-copy round.
+func (n *Node) precopyRound(r *http.Request, mid string) error {
+	inc, err := n.incomingByID(mid)
+	if err != nil {
+		return err
+	}
+	inc.mu.Lock()
+	defer inc.mu.Unlock()
+	if inc.prepared {
+		return apiErrorf(codeConflict, "migration %s is already prepared", mid)
+	}
+	if _, err := inc.receive(r, n.limits()); err != nil {
+		n.dropIncoming(inc)
+		return err
+	}
+	return nil
+}
+
+func (n *Node) limits() snapshot.Limits { return snapshot.Limits{MaxMemoryPages: n.cfg.MaxMemoryPages} }
+
+// prepare restores the instance from the final delta and holds it paused
+// until the source commits.
+func (n *Node) prepare(r *http.Request, mid string) error {
+	inc, err := n.incomingByID(mid)
+	if err != nil {
+		return err
+	}
+	inc.mu.Lock()
+	defer inc.mu.Unlock()
+	if inc.prepared {
+		return nil
+	}
+	if err := n.restoreIncoming(inc, r); err != nil {
+		n.dropIncoming(inc)
+		return err
+	}
+	marker, _ := json.Marshal(map[string]string{"instance": inc.in.rec.ID, "source": inc.source})
+	if err := os.MkdirAll(filepath.Dir(n.preparedMarker(mid)), 0o700); err == nil {
+		err = writeFileAtomic(n.preparedMarker(mid), marker)
+	}
+	if err != nil {
+		n.dropIncoming(inc)
+		return err
+	}
+	inc.prepared = true
+	n.watchOutcome(inc)
+	return nil
+}
+
+func (n *Node) restoreIncoming(inc *incoming, r *http.Request) error {
+	s, err := inc.receive(r, n.limits())
+	if err != nil {
+		return err
+	}
+	d, err := parseDigest(inc.in.rec.Module)
+	if err != nil {
+		return err
+	}
+	mod, err := n.module(d, inc.in.rec.Name, true)
+	if err != nil {
+		return err
+	}
+	in := inc.in
+	eng, err := n.rt.Restore(context.Background(), mod, s, engine.Stdio{Stdin: bytes.NewReader(nil), Stdout: in.stdout, Stderr: in.stderr})
+	if err != nil {
+		return apiErrorf(codeInvalidSnapshot, "restore: %v", err)
+	}
+	inc.base = nil
+	in.eng, in.mod, in.restored = eng, mod, true
+	return nil
+}
+
+// commitIncoming runs a prepared instance: from now on this node holds it.
+func (n *Node) commitIncoming(mid string) error {
+	inc, err := n.incomingByID(mid)
+	if err != nil {
+		if n.committed(mid) {
+			return nil
+		}
+		return apiErrorf(codeGone, "node %s holds no prepared migration %s", n.cfg.Name, mid)
+	}
+	inc.mu.Lock()
+	defer inc.mu.Unlock()
+	if !inc.prepared {
+		return apiErrorf(codeConflict, "migration %s is not prepared", mid)
+	}
+	in := inc.in
+	if err := n.saveRecord(&in.rec); err != nil {
+		return err
+	}
+	n.mu.Lock()
+	delete(n.incoming, mid)
+	n.instances[in.rec.ID] = in
+	n.done[mid] = true
+	n.mu.Unlock()
+	in.startRun()
+	os.Remove(n.preparedMarker(mid))
+	n.metrics.received.Inc()
+	return nil
+}
+
+func (n *Node) committed(mid string) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.done[mid]
+}
+
+// abortIncoming drops a migration the source gave up.
+func (n *Node) abortIncoming(mid string) error {
+	inc, err := n.incomingByID(mid)
+	if err != nil {
+		return err
+	}
+	inc.mu.Lock()
+	defer inc.mu.Unlock()
+	n.dropIncoming(inc)
+	return nil
+}
+
+// dropIncoming forgets a migration and what it received; inc.mu is held.
+func (n *Node) dropIncoming(inc *incoming) {
+	n.mu.Lock()
+	if n.incoming[inc.id] != inc {
+		n.mu.Unlock()
+		return
+	}
+	delete(n.incoming, inc.id)
+	_, tombstone := n.instances[inc.in.rec.ID]
+	n.mu.Unlock()
+	inc.in.mu.Lock()
+	inc.in.closeEngineLocked()
+	inc.in.mu.Unlock()
+	inc.in.stdout.close()
+	inc.in.stderr.close()
+	inc.base = nil
+	if !tombstone {
+		os.RemoveAll(n.instanceDir(inc.in.rec.ID))
+	}
+	os.Remove(n.preparedMarker(inc.id))
+}
+
+// watchOutcome asks the source what became of a prepared migration whose
+// commit does not come: it runs the instance if the source recorded the
+// move, drops it if the source gave up, and keeps asking otherwise.
+func (n *Node) watchOutcome(inc *incoming) {
+	n.background.Add(1)
+	go func() {
+		defer n.background.Done()
+		for wait := 5 * time.Second; ; wait = time.Second {
+			select {
+			case <-n.quit:
+				return
+			case <-time.After(wait):
+			}
+			if _, err := n.incomingByID(inc.id); err != nil {
+				return // committed or dropped
+			}
+			var out struct {
+				Outcome string `json:"outcome"`
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+			err := n.call(ctx, http.MethodGet, inc.source+"/v1/migrations/"+inc.id, nil, nil, &out)
+			cancel()
+			switch {
+			case err != nil || out.Outcome == "pending":
+			case out.Outcome == "committed":
+				_ = n.commitIncoming(inc.id)
+				return
+			default:
+				_ = n.abortIncoming(inc.id)
+				return
+			}
+		}
+	}()
+}
+
+// outcome answers a destination asking about a migration from this node.
+func (n *Node) outcome(mid string) string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if _, ok := n.outgoing[mid]; ok {
+		return "pending"
+	}
+	for _, in := range n.instances {
+		in.mu.Lock()
+		moved := in.rec.Status == statusMoved && in.rec.Migration == mid
+		in.mu.Unlock()
+		if moved {
+			return "committed"
+		}
+	}
+	return "aborted"
+}
+
+// recoverPrepared cleans up migrations that were prepared when the node
+// stopped: their state was in memory only, so they are gone, and a source
+// that commits one hears so and runs the instance itself.
+func (n *Node) recoverPrepared() error {
+	markers, err := filepath.Glob(filepath.Join(n.cfg.Dir, "migrations", "*.json"))
+	if err != nil {
+		return err
+	}
+	for _, path := range markers {
+		var m struct {
+			Instance string `json:"instance"`
+		}
+		if b, err := os.ReadFile(path); err == nil && json.Unmarshal(b, &m) == nil && m.Instance != "" {
+			if _, held := n.instances[m.Instance]; !held {
+				os.RemoveAll(n.instanceDir(m.Instance))
+			}
+		}
+		os.Remove(path)
+	}
+	return nil
+}

@@ -1,0 +1,238 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/roam-edge/roam/client"
+	"github.com/roam-edge/roam/internal/snapshot"
+)
+
+// Pre-copy stops when a round sends at most this many chunks, when it no
+// longer shrinks the dirty set by a quarter, or after maxRounds.
+const (
+	smallRound = 16
+	maxRounds  = 10
+)
+
+// MigrateEvent and MigrateResult are the lines of a migrate response.
+type (
+	MigrateEvent  = client.MigrateEvent
+	MigrateResult = client.MigrateResult
+)
+
+// outMigration is a move of one instance from this node, which coordinates it.
+type outMigration struct {
+	n        *Node
+	in       *instance
+	id       string
+	to       string
+	rec      record // as the destination will hold it
+	tracker  *dirtyTracker
+	sentLogs [2]int64
+	bytes    int64
+	rounds   int
+	progress func(MigrateEvent)
+}
+
+// migrate moves in to the node at URL to, live. On any failure before the
+// destination has prepared, the instance runs on here.
+func (n *Node) migrate(ctx context.Context, in *instance, to string, progress func(MigrateEvent)) (*MigrateResult, error) {
+	to = strings.TrimRight(to, "/")
+	if to == n.cfg.URL {
+		return nil, apiErrorf(codeBadRequest, "instance %s is already on %s", in.rec.ID, to)
+	}
+	in.op.Lock()
+	defer in.op.Unlock()
+	rec := in.snapshotRecord()
+	switch {
+	case rec.Status != statusRunning:
+		return nil, apiErrorf(codeConflict, "instance %s is %s; only a running instance migrates", rec.ID, rec.Status)
+	case !rec.Migratable:
+		return nil, apiErrorf(codeConflict, "instance %s was started with migratable=false", rec.ID)
+	}
+	m := &outMigration{n: n, in: in, id: newID("m-"), to: to, rec: rec, tracker: newDirtyTracker(), progress: progress}
+	m.rec.Epoch++
+	m.rec.Migrations++
+	n.mu.Lock()
+	n.outgoing[m.id] = rec.ID
+	n.mu.Unlock()
+	defer func() {
+		n.mu.Lock()
+		delete(n.outgoing, m.id)
+		n.mu.Unlock()
+	}()
+	start := time.Now()
+	res, err := m.run(ctx)
+	n.metrics.migrated(err, res)
+	if err != nil {
+		return nil, err
+	}
+	res.TotalMS = ms(time.Since(start))
+	return res, nil
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+func (m *outMigration) url(path string) string { return m.to + "/v1/migrations" + path }
+
+func (m *outMigration) run(ctx context.Context) (*MigrateResult, error) {
+	begin := beginRequest{Migration: m.id, Source: m.n.cfg.URL, Record: m.rec}
+	if err := m.n.call(ctx, http.MethodPost, m.url(""), jsonBody(begin), jsonHeader, nil); err != nil {
+		return nil, failed("destination refused the migration", err)
+	}
+	if err := m.precopy(ctx); err != nil {
+		m.abort()
+		return nil, failed("pre-copy", err)
+	}
+	paused, err := m.in.halt()
+	if err != nil || !paused {
+		m.abort()
+		if err == nil {
+			err = apiErrorf(codeConflict, "instance %s ended during the migration", m.rec.ID)
+		}
+		return nil, err
+	}
+	if err := m.prepare(ctx); err != nil {
+		m.abort()
+		return nil, m.resumeHere(failed("stop-and-copy", err))
+	}
+	return m.commit(ctx)
+}
+
+// failed wraps a step's error as migration_failed, keeping the peer's words.
+func failed(step string, err error) error {
+	return apiErrorf(codeMigrationFailed, "%s: %v; the instance still runs on the source", step, err)
+}
+
+// resumeHere runs the instance on here after a failed move.
+func (m *outMigration) resumeHere(cause error) error {
+	if err := m.in.goOn(); err != nil {
+		return fmt.Errorf("%w; and resuming here failed: %v", cause, err)
+	}
+	return cause
+}
+
+// abort tells the destination to drop what it received; best effort, since
+// a destination that never hears it asks this node for the outcome.
+func (m *outMigration) abort() {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	_ = m.n.call(ctx, http.MethodPost, m.url("/"+m.id+"/abort"), nil, nil, nil)
+}
+
+// precopy sends memory while the guest runs, then only what changed.
+func (m *outMigration) precopy(ctx context.Context) error {
+	prev := -1
+	for m.rounds < maxRounds {
+		sent, err := m.round(ctx)
+		if err != nil {
+			return err
+		}
+		if sent <= smallRound || (prev >= 0 && sent*4 > prev*3) {
+			return nil
+		}
+		prev = sent
+	}
+	return nil
+}
+
+// round sends one pre-copy round: the chunks whose content changed since
+// the destination got them, copied out of the running guest's memory.
+func (m *outMigration) round(ctx context.Context) (int, error) {
+	m.in.memMu.RLock()
+	eng := m.in.eng
+	if eng == nil {
+		m.in.memMu.RUnlock()
+		return 0, errors.New("the instance ended")
+	}
+	mem, dirty := m.tracker.copyDirty(eng.LiveMemory())
+	m.in.memMu.RUnlock()
+	delta := &snapshot.Snapshot{MemoryPages: uint32(len(mem) / snapshot.PageSize), Memory: mem}
+	n, err := m.send(ctx, "/memory", http.MethodPut, delta, dirty)
+	if err != nil {
+		return 0, err
+	}
+	m.rounds++
+	m.progress(MigrateEvent{Event: "round", Round: m.rounds, Bytes: n, Chunks: countTrue(dirty)})
+	return countTrue(dirty), nil
+}
+
+// send streams the logs' new bytes then a delta of the chosen chunks.
+func (m *outMigration) send(ctx context.Context, path, method string, s *snapshot.Snapshot, dirty []bool) (int64, error) {
+	out, _, _ := m.in.stdout.state()
+	errN, _, _ := m.in.stderr.state()
+	pr, pw := io.Pipe()
+	counted := &countingReader{r: pr}
+	go func() {
+		err := m.writeLogs(pw, out, errN)
+		if err == nil {
+			err = snapshot.EncodeDelta(pw, s, func(i int) bool { return dirty[i] })
+		}
+		pw.CloseWithError(err)
+	}()
+	h := http.Header{"Content-Type": {"application/octet-stream"},
+		"Roam-Stdout-Length": {strconv.FormatInt(out-m.sentLogs[0], 10)},
+		"Roam-Stderr-Length": {strconv.FormatInt(errN-m.sentLogs[1], 10)}}
+	err := m.n.call(ctx, method, m.url("/"+m.id+path), counted, h, nil)
+	pr.CloseWithError(io.ErrClosedPipe) // unblock the writer if the call ended early
+	if err != nil {
+		return 0, err
+	}
+	m.sentLogs = [2]int64{out, errN}
+	m.bytes += counted.n
+	return counted.n, nil
+}
+
+func (m *outMigration) writeLogs(w io.Writer, outEnd, errEnd int64) error {
+	if _, err := m.in.stdout.copyRange(w, m.sentLogs[0], outEnd); err != nil {
+		return err
+	}
+	_, err := m.in.stderr.copyRange(w, m.sentLogs[1], errEnd)
+	return err
+}
+
+// prepare sends the paused instance's state: the chunks changed since
+// pre-copy, globals, frames, WASI state and the rest of the logs.
+func (m *outMigration) prepare(ctx context.Context) error {
+	m.in.mu.Lock()
+	eng := m.in.eng
+	m.in.mu.Unlock()
+	snap, err := eng.CaptureShared()
+	if err != nil {
+		return err
+	}
+	dirty := m.tracker.dirty(snap.Memory)
+	if _, err := m.send(ctx, "/prepare", http.MethodPost, snap, dirty); err != nil {
+		return err
+	}
+	m.rounds++
+	return nil
+}
+
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	k, err := c.r.Read(p)
+	c.n += int64(k)
+	return k, err
+}
+
+func countTrue(b []bool) int {
+	n := 0
+	for _, v := range b {
+		if v {
+			n++
+		}
+	}
+	return n
+}

@@ -1,0 +1,225 @@
+package node
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/roam-edge/roam/internal/engine"
+)
+
+// Config configures a node agent.
+type Config struct {
+	Listen string            // host:port to serve on
+	URL    string            // how peers and clients reach this node; default from Listen
+	Dir    string            // data directory: modules, compiled code, instances, token
+	Name   string            // default: the host name
+	Labels map[string]string // free-form, reported by /v1/node
+	Token  string            // pool token; empty: read or create DIR/token
+	Engine engine.Kind
+
+	TLSCert, TLSKey string // serve HTTPS with this pair
+	TLSCA           string // CA that peers' certificates chain to
+
+	MaxModuleBytes int64  // largest module accepted (default 256 MiB)
+	MaxMemoryPages uint32 // largest instance memory accepted in a snapshot (default 4 GiB)
+
+	Log *log.Logger // default: stderr
+}
+
+// Node is a running node agent.
+type Node struct {
+	cfg     Config
+	rt      *engine.Runtime // migratable instances
+	rtPlain *engine.Runtime // non-migratable instances, stoppable by cancel
+	peers   *http.Client
+	metrics *metrics
+	started time.Time
+
+	mu         sync.Mutex
+	instances  map[string]*instance
+	modules    map[moduleKey]*engine.Module
+	incoming   map[string]*incoming // migrations into this node, by id
+	outgoing   map[string]string    // migrations out of this node in progress: id -> instance
+	done       map[string]bool      // incoming migrations committed (commit is idempotent)
+	shutting   bool
+	quit       chan struct{} // closed when the node shuts down
+	background sync.WaitGroup
+}
+
+type moduleKey struct {
+	digest     engine.Digest
+	migratable bool
+}
+
+// New opens (or creates) the data directory, resolves the token, and brings
+// back the instances a previous run of the node kept.
+func New(cfg Config) (*Node, error) {
+	if err := cfg.defaults(); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(filepath.Join(cfg.Dir, "instances"), 0o700); err != nil {
+		return nil, err
+	}
+	rt, err := engine.NewRuntime(engine.Config{Kind: cfg.Engine, CacheDir: cfg.Dir})
+	if err != nil {
+		return nil, err
+	}
+	rtPlain, err := engine.NewRuntime(engine.Config{Kind: cfg.Engine, CacheDir: cfg.Dir, CloseOnCancel: true})
+	if err != nil {
+		return nil, err
+	}
+	peers, err := peerClient(cfg.TLSCA)
+	if err != nil {
+		return nil, err
+	}
+	n := &Node{cfg: cfg, rt: rt, rtPlain: rtPlain, peers: peers, started: time.Now(),
+		instances: map[string]*instance{}, modules: map[moduleKey]*engine.Module{},
+		incoming: map[string]*incoming{}, outgoing: map[string]string{}, done: map[string]bool{}, quit: make(chan struct{})}
+	n.metrics = newMetrics(n)
+	if err := n.recover(); err != nil {
+		return nil, fmt.Errorf("recover instances from %s: %w", cfg.Dir, err)
+	}
+	return n, nil
+}
+
+func (c *Config) defaults() error {
+	if c.Dir == "" {
+		return errors.New("node: a data directory is required")
+	}
+	if c.Listen == "" {
+		c.Listen = "127.0.0.1:7474"
+	}
+	if c.Name == "" {
+		c.Name, _ = os.Hostname()
+	}
+	if c.URL == "" {
+		c.URL = defaultURL(c.Listen, c.TLSCert != "")
+	}
+	c.URL = strings.TrimRight(c.URL, "/")
+	if c.MaxModuleBytes == 0 {
+		c.MaxModuleBytes = 256 << 20
+	}
+	if c.Log == nil {
+		c.Log = log.New(os.Stderr, "roam node: ", log.LstdFlags)
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		return errors.New("node: --tls-cert and --tls-key go together")
+	}
+	return nil
+}
+
+func defaultURL(listen string, tls bool) string {
+	host, port, err := net.SplitHostPort(listen)
+	if err != nil {
+		return "http://" + listen
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	scheme := "http"
+	if tls {
+		scheme = "https"
+	}
+	return scheme + "://" + net.JoinHostPort(host, port)
+}
+
+// URL is where clients and peers reach the node.
+func (n *Node) URL() string { return n.cfg.URL }
+
+// Token is the pool token the node requires.
+func (n *Node) Token() string { return n.cfg.Token }
+
+func (n *Node) logf(format string, args ...any) { n.cfg.Log.Printf(format, args...) }
+
+// Run serves the API on ln until ctx ends, then pauses every running
+// instance, keeps its snapshot in the data directory, and returns.
+func (n *Node) Run(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{Handler: n.Handler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: n.cfg.Log}
+	if n.cfg.TLSCert != "" {
+		cert, err := tls.LoadX509KeyPair(n.cfg.TLSCert, n.cfg.TLSKey)
+		if err != nil {
+			return fmt.Errorf("load TLS key pair: %w", err)
+		}
+		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	n.mu.Lock()
+	n.shutting = true
+	n.mu.Unlock()
+	close(n.quit)
+	// Stop taking requests but let in-flight control calls finish, then
+	// keep every instance; streams (follow, wait) end with the server.
+	sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	_ = srv.Shutdown(sctx)
+	n.keepAll()
+	n.background.Wait()
+	srv.Close()
+	n.rt.Close(context.Background())
+	n.rtPlain.Close(context.Background())
+	return nil
+}
+
+// newID returns a random id with a prefix.
+func newID(prefix string) string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return prefix + hex.EncodeToString(b[:])
+}
+
+func (n *Node) instance(id string) (*instance, bool) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	in, ok := n.instances[id]
+	return in, ok
+}
+
+func (n *Node) list() []Instance {
+	n.mu.Lock()
+	all := make([]*instance, 0, len(n.instances))
+	for _, in := range n.instances {
+		all = append(all, in)
+	}
+	n.mu.Unlock()
+	out := make([]Instance, 0, len(all))
+	for _, in := range all {
+		v := in.view()
+		if v.Status != statusMoved {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+func (n *Node) info() map[string]any {
+	n.mu.Lock()
+	count := len(n.instances)
+	n.mu.Unlock()
+	return map[string]any{"name": n.cfg.Name, "url": n.cfg.URL, "arch": runtime.GOARCH, "os": runtime.GOOS,
+		"engine": string(n.rt.Kind()), "labels": n.cfg.Labels, "instances": count, "version": Version}
+}
+
+// Version is the node agent's API and protocol version.
+const Version = "v1"
+
+// Name is the node's name.
+func (n *Node) Name() string { return n.cfg.Name }

@@ -1,0 +1,110 @@
+package node
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/roam-edge/roam/client"
+)
+
+// Instance statuses (docs/api.md).
+const (
+	statusRunning = client.StatusRunning
+	statusPaused  = client.StatusPaused
+	statusExited  = client.StatusExited
+	statusFailed  = client.StatusFailed
+	statusStopped = client.StatusStopped
+	statusMoved   = client.StatusMoved
+)
+
+// Exit codes the API reports for outcomes that are not the guest's own.
+const (
+	exitFailed  = 1
+	exitTrap    = 134
+	exitStopped = 143
+)
+
+// Instance is an instance as the API shows it.
+type Instance = client.Instance
+
+// record is what a node keeps about an instance, in DIR/instances/ID/meta.json.
+type record struct {
+	client.Instance
+	Env  []string `json:"env,omitempty"`
+	Dirs []string `json:"dirs,omitempty"`
+	// ResumeOnStart: the node stopped while the instance ran; it runs
+	// again from its snapshot when the node starts.
+	ResumeOnStart bool `json:"resume_on_start,omitempty"`
+	// Migration is the id of the move that took the instance away
+	// (status moved); CommitPending says the destination has not yet
+	// confirmed that it runs it.
+	Migration     string `json:"migration,omitempty"`
+	CommitPending bool   `json:"commit_pending,omitempty"`
+}
+
+// recordVersion is the format of meta.json files: bump it on incompatible changes.
+//
+// History: 1 (2026-11-26) first format.
+const recordVersion = 1
+
+type recordFile struct {
+	Version int     `json:"version"`
+	Record  *record `json:"record"`
+}
+
+func (n *Node) instanceDir(id string) string { return filepath.Join(n.cfg.Dir, "instances", id) }
+
+// saveRecord writes the record atomically and durably.
+func (n *Node) saveRecord(r *record) error {
+	b, err := json.MarshalIndent(recordFile{Version: recordVersion, Record: r}, "", "  ")
+	if err != nil {
+		return err
+	}
+	dir := n.instanceDir(r.ID)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	return writeFileAtomic(filepath.Join(dir, "meta.json"), b)
+}
+
+func loadRecord(path string) (*record, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var f recordFile
+	if err := json.Unmarshal(b, &f); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if f.Version != recordVersion || f.Record == nil || f.Record.ID == "" {
+		return nil, fmt.Errorf("%s: unknown record version %d", path, f.Version)
+	}
+	return f.Record, nil
+}
+
+// writeFileAtomic writes a temp file in the same directory, syncs it,
+// renames it into place and syncs the directory.
+func writeFileAtomic(path string, b []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(b)
+	err = errors.Join(err, f.Sync(), f.Close())
+	if err == nil {
+		err = os.Rename(f.Name(), path)
+	}
+	if err != nil {
+		os.Remove(f.Name())
+		return err
+	}
+	if d, err := os.Open(filepath.Dir(path)); err == nil {
+		err = d.Sync()
+		d.Close()
+		return err
+	}
+	return nil
+}
