@@ -28,7 +28,11 @@ func (m *outMigration) commit(ctx context.Context) (*MigrateResult, error) {
 		m.abort()
 		return nil, m.resumeHere(failed("record the move", err))
 	}
+	faultPoint(faultSourceBeforeCommit)
 	err = m.n.sendCommit(ctx, m.to, m.id, 5*time.Second)
+	if err == nil {
+		faultPoint(faultSourceAfterCommit)
+	}
 	downtime := time.Since(haltedAt)
 	switch {
 	case err == nil:

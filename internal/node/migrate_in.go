@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -158,7 +159,11 @@ func (inc *incoming) receive(r *http.Request, lim snapshot.Limits) (*snapshot.Sn
 			return nil, apiErrorf(codeInvalidSnapshot, "logs cut short: %v", err)
 		}
 	}
-	s, err := snapshot.DecodeDelta(r.Body, inc.base, lim)
+	body := io.Reader(r.Body)
+	if fault == faultDestStopCopy && strings.HasSuffix(r.URL.Path, "/prepare") {
+		body = &dieAfter{r: body, n: 4096}
+	}
+	s, err := snapshot.DecodeDelta(body, inc.base, lim)
 	if err != nil {
 		return nil, apiErrorf(codeInvalidSnapshot, "%v", err)
 	}
@@ -177,6 +182,7 @@ func (n *Node) precopyRound(r *http.Request, mid string) error {
 	if inc.prepared {
 		return apiErrorf(codeConflict, "migration %s is already prepared", mid)
 	}
+	faultPoint(faultDestPrecopy)
 	if _, err := inc.receive(r, n.limits()); err != nil {
 		n.dropIncoming(inc)
 		return err
@@ -211,6 +217,7 @@ func (n *Node) prepare(r *http.Request, mid string) error {
 		return err
 	}
 	inc.prepared = true
+	faultPoint(faultDestBeforeAck)
 	n.watchOutcome(inc)
 	return nil
 }
