@@ -89,13 +89,16 @@ func (m *outMigration) run(ctx context.Context) (*MigrateResult, error) {
 	}
 	if err := m.precopy(ctx); err != nil {
 		m.abort()
+		if errors.Is(err, errEnded) {
+			return nil, m.ended()
+		}
 		return nil, failed("pre-copy", err)
 	}
 	paused, err := m.in.halt()
 	if err != nil || !paused {
 		m.abort()
 		if err == nil {
-			err = apiErrorf(codeConflict, "instance %s ended during the migration", m.rec.ID)
+			err = m.ended()
 		}
 		return nil, err
 	}
@@ -104,6 +107,13 @@ func (m *outMigration) run(ctx context.Context) (*MigrateResult, error) {
 		return nil, m.resumeHere(failed("stop-and-copy", err))
 	}
 	return m.commit(ctx)
+}
+
+// errEnded: the guest ended while pre-copy ran.
+var errEnded = errors.New("the instance ended")
+
+func (m *outMigration) ended() error {
+	return apiErrorf(codeConflict, "instance %s ended during the migration (%s); nothing left to move", m.rec.ID, m.in.view().Status)
 }
 
 // failed wraps a step's error as migration_failed, keeping the peer's words.
@@ -150,7 +160,7 @@ func (m *outMigration) round(ctx context.Context) (int, error) {
 	eng := m.in.eng
 	if eng == nil {
 		m.in.memMu.RUnlock()
-		return 0, errors.New("the instance ended")
+		return 0, errEnded
 	}
 	mem, dirty := m.tracker.copyDirty(eng.LiveMemory())
 	m.in.memMu.RUnlock()

@@ -1,0 +1,215 @@
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// poolToken is the token every node and client of these tests shares.
+const poolToken = "e2e-pool-token"
+
+// nodeProc is a `roam node` process on a loopback port.
+type nodeProc struct {
+	name, dir, url, listen string
+	o                      nodeOpts
+
+	mu     sync.Mutex
+	cmd    *exec.Cmd
+	stderr *bytes.Buffer
+	done   chan struct{}
+}
+
+type nodeOpts struct {
+	env     []string // extra K=V (ROAM_FAULT=...)
+	binary  string   // roam binary; "" means roamBin
+	wrapper []string // command to run the binary under (qemu-aarch64-static)
+	engine  string   // --engine
+}
+
+// freePort returns a loopback address nothing listens on, so that a node
+// restarted after a kill comes back at the same URL.
+func freePort(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// startNode starts a node with a data directory of its own and waits until
+// it serves. The test's cleanup kills it if it still runs.
+func startNode(t testing.TB, name string, o nodeOpts) *nodeProc {
+	t.Helper()
+	n := &nodeProc{name: name, dir: t.TempDir(), listen: freePort(t), o: o}
+	n.url = "http://" + n.listen
+	n.start(t)
+	t.Cleanup(func() { n.kill() })
+	return n
+}
+
+// start runs the node process (again) on its directory and port.
+func (n *nodeProc) start(t testing.TB) {
+	t.Helper()
+	bin := n.o.binary
+	if bin == "" {
+		bin = roamBin
+	}
+	args := []string{"node", "--data", n.dir, "--listen", n.listen, "--name", n.name}
+	if n.o.engine != "" {
+		args = append(args, "--engine", n.o.engine)
+	}
+	argv := append(append(append([]string{}, n.o.wrapper...), bin), args...)
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Env = append(cleanEnv(), "ROAM_TOKEN="+poolToken)
+	cmd.Env = append(cmd.Env, n.o.env...)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stderr := &bytes.Buffer{}
+	cmd.Stderr = &lockedWriter{w: stderr, mu: &n.mu}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	n.mu.Lock()
+	n.cmd, n.stderr, n.done = cmd, stderr, make(chan struct{})
+	done := n.done
+	n.mu.Unlock()
+	ready := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		if sc.Scan() {
+			ready <- sc.Text()
+		}
+		for sc.Scan() {
+		}
+		cmd.Wait()
+		close(done)
+	}()
+	select {
+	case url := <-ready:
+		if url != n.url {
+			t.Fatalf("node %s serves on %s, want %s", n.name, url, n.url)
+		}
+	case <-done:
+		t.Fatalf("node %s exited before serving:\n%s", n.name, n.log())
+	case <-time.After(60 * time.Second):
+		t.Fatalf("node %s did not serve within 60 s:\n%s", n.name, n.log())
+	}
+}
+
+func (n *nodeProc) log() string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.stderr.String()
+}
+
+// kill sends SIGKILL (kill -9) and waits for the process to go.
+func (n *nodeProc) kill() { n.signal(syscall.SIGKILL) }
+
+// term sends SIGTERM: the node pauses its instances and keeps them.
+func (n *nodeProc) term() { n.signal(syscall.SIGTERM) }
+
+func (n *nodeProc) signal(sig syscall.Signal) {
+	n.mu.Lock()
+	cmd, done := n.cmd, n.done
+	n.mu.Unlock()
+	if cmd == nil {
+		return
+	}
+	_ = cmd.Process.Signal(sig)
+	select {
+	case <-done:
+	case <-time.After(60 * time.Second):
+		_ = cmd.Process.Kill()
+		<-done
+	}
+}
+
+// exited waits up to d for the node process to end by itself.
+func (n *nodeProc) exited(d time.Duration) bool {
+	select {
+	case <-n.done:
+		return true
+	case <-time.After(d):
+		return false
+	}
+}
+
+type lockedWriter struct {
+	w  *bytes.Buffer
+	mu *sync.Mutex
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+func cleanEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "ROAM_") {
+			env = append(env, kv)
+		}
+	}
+	return append(env, "ROAM_CACHE_DIR="+cacheDir)
+}
+
+// cli runs a client command of roam against the node at url.
+func cli(t testing.TB, url string, args ...string) result {
+	t.Helper()
+	return roamWith(t, opts{env: []string{"ROAM_SERVER=" + url, "ROAM_TOKEN=" + poolToken}}, args...)
+}
+
+// mustCLI is cli that requires exit 0 and returns stdout without the newline.
+func mustCLI(t testing.TB, url string, args ...string) string {
+	t.Helper()
+	r := cli(t, url, args...)
+	if r.code != 0 {
+		t.Fatalf("%v\nstdout:\n%s", r, clip(r.stdout))
+	}
+	return strings.TrimSpace(string(r.stdout))
+}
+
+// background runs a client command without waiting for it.
+func background(t testing.TB, url string, args ...string) <-chan result {
+	t.Helper()
+	c := make(chan result, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), processTimeout)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, roamBin, args...)
+		cmd.Env = append(cleanEnv(), "ROAM_SERVER="+url, "ROAM_TOKEN="+poolToken)
+		var stdout, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		start := time.Now()
+		err := cmd.Run()
+		r := result{args: args, stdout: stdout.Bytes(), stderr: stderr.Bytes(), dur: time.Since(start)}
+		if ee, ok := err.(*exec.ExitError); ok {
+			r.code = ee.ExitCode()
+		} else if err != nil {
+			r.code = -1
+			r.stderr = append(r.stderr, fmt.Sprint(err)...)
+		}
+		c <- r
+	}()
+	return c
+}
+
+// wasmPath is the built module of a test program.
+func wasmPath(name string) string { return filepath.Join(repoRoot, "testdata", "wasm", name+".wasm") }
