@@ -40,10 +40,11 @@ func (m memory) Write(off uint32, b []byte) bool   { return m.m.Write(off, b) }
 // instantiateWASI registers the WASI host functions of this instance.
 func (in *Instance) instantiateWASI(ctx context.Context) error {
 	b := in.wz.NewHostModuleBuilder(wasi.ModuleName)
-	for _, f := range in.wasi.Funcs() {
-		f := f
+	in.wasiFuncs = in.wasi.Funcs()
+	for i, f := range in.wasiFuncs {
+		// Looked up at call time: a staged instance swaps its host.
 		call := func(ctx context.Context, mod api.Module, stack []uint64) {
-			in.callWASI(ctx, f, mod, stack)
+			in.callWASI(ctx, in.wasiFuncs[i], mod, stack)
 		}
 		b.NewFunctionBuilder().WithGoModuleFunction(api.GoModuleFunc(call), apiTypes(f.Params), apiTypes(f.Results)).Export(f.Name)
 	}

@@ -43,6 +43,9 @@ type Instance struct {
 	wz    wazero.Runtime
 	inst  api.Module
 	wasi  *wasi.Host
+	// wasiFuncs are the functions of wasi that the host module calls,
+	// in the order the host module was built with.
+	wasiFuncs []wasi.Func
 	plan  []string // exports run in order: the start function, then _start
 	stage int
 	entry string // the export running or paused
@@ -69,6 +72,7 @@ type Instance struct {
 	droppedElem []uint32
 	hostErr     error
 	live        atomic.Pointer[[]byte] // current linear memory buffer (see LiveMemory)
+	staged      bool                   // made by Stage, waiting for FinishRestore
 }
 
 // Start instantiates m with a fresh WASI host.
@@ -358,14 +362,8 @@ func (in *Instance) capture(clone bool) (*snapshot.Snapshot, error) {
 // Restore instantiates m from a snapshot; Run then continues it where it
 // paused. The WASI host reopens its files; stdio come from the caller.
 func (r *Runtime) Restore(ctx context.Context, m *Module, s *snapshot.Snapshot, stdio Stdio) (*Instance, error) {
-	if Digest(s.ModuleDigest) != m.Digest {
-		return nil, fmt.Errorf("snapshot is for module %s, not %s (%s)", Digest(s.ModuleDigest), m.Name, m.Digest)
-	}
-	if s.TransformVersion != transform.Version {
-		return nil, fmt.Errorf("snapshot was taken with instrumentation version %d; this build uses %d", s.TransformVersion, transform.Version)
-	}
-	if !m.Migratable {
-		return nil, errors.New("a snapshot can only be restored in migratable mode")
+	if err := r.checkSnapshot(m, s); err != nil {
+		return nil, err
 	}
 	h, err := wasi.Restore(wasi.Config{Stdin: stdio.Stdin, Stdout: stdio.Stdout, Stderr: stdio.Stderr}, s.WASI)
 	if err != nil {
@@ -375,20 +373,38 @@ func (r *Runtime) Restore(ctx context.Context, m *Module, s *snapshot.Snapshot, 
 	if err != nil {
 		return nil, err
 	}
-	if err := in.load(ctx, s); err != nil {
+	if err := in.load(ctx, s, true); err != nil {
 		in.Close(ctx)
 		return nil, err
 	}
 	return in, nil
 }
 
-func (in *Instance) load(ctx context.Context, s *snapshot.Snapshot) error {
+// checkSnapshot refuses a snapshot of another module or instrumentation.
+func (r *Runtime) checkSnapshot(m *Module, s *snapshot.Snapshot) error {
+	if Digest(s.ModuleDigest) != m.Digest {
+		return fmt.Errorf("snapshot is for module %s, not %s (%s)", Digest(s.ModuleDigest), m.Name, m.Digest)
+	}
+	if s.TransformVersion != transform.Version {
+		return fmt.Errorf("snapshot was taken with instrumentation version %d; this build uses %d", s.TransformVersion, transform.Version)
+	}
+	if !m.Migratable {
+		return errors.New("a snapshot can only be restored in migratable mode")
+	}
+	return nil
+}
+
+// load puts a snapshot's state into the instance; withMemory copies its
+// memory in (a staged instance has it already).
+func (in *Instance) load(ctx context.Context, s *snapshot.Snapshot, withMemory bool) error {
 	if in.plan != nil && (int(s.Stage) >= len(in.plan) || in.plan[s.Stage] != s.Entry) {
 		return fmt.Errorf("snapshot entry %q (stage %d) does not match the module", s.Entry, s.Stage)
 	}
 	in.stage, in.entry = int(s.Stage), s.Entry
-	if err := in.loadMemory(s); err != nil {
-		return err
+	if withMemory {
+		if err := in.loadMemory(s); err != nil {
+			return err
+		}
 	}
 	for g, v := range s.Globals {
 		if err := in.setGlobal(uint32(g), v); err != nil {

@@ -211,3 +211,30 @@ func migrateOnce(ctx context.Context, rt *Runtime, m *Module, in *Instance) (*In
 	}
 	return rt.Restore(ctx, m, s2, Stdio{})
 }
+
+// migrateStaged is migrateOnce the way a live migration's destination
+// restores: the memory arrives as a delta written straight into a staged
+// instance, then FinishRestore loads the rest.
+func migrateStaged(ctx context.Context, rt *Runtime, m *Module, in *Instance) (*Instance, error) {
+	s, err := in.CaptureShared()
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	if err := snapshot.EncodeDelta(&buf, s, func(int) bool { return true }); err != nil {
+		return nil, err
+	}
+	staged, err := rt.Stage(ctx, m)
+	if err != nil {
+		return nil, err
+	}
+	s2, err := snapshot.DecodeDeltaInto(&buf, staged.StageMemory, snapshot.Limits{})
+	if err == nil {
+		err = staged.FinishRestore(ctx, s2, Stdio{})
+	}
+	if err != nil {
+		staged.Close(ctx)
+		return nil, err
+	}
+	return staged, nil
+}

@@ -444,10 +444,15 @@ func (w *specWorld) invoke(ctx context.Context, si *specInst, field string, args
 }
 
 // migrate moves a paused instance into a fresh wazero runtime through the
-// snapshot format, and asks it to pause again.
+// snapshot format (or, every other time, a staged instance fed a delta, as
+// live migration does), and asks it to pause again.
 func (w *specWorld) migrate(ctx context.Context, si *specInst) (*Instance, error) {
 	old := si.in
-	in, err := migrateOnce(ctx, w.rt, si.mod, old)
+	move := migrateOnce
+	if w.stats.migrations%2 == 1 {
+		move = migrateStaged // half the moves take the live-migration path
+	}
+	in, err := move(ctx, w.rt, si.mod, old)
 	if err != nil {
 		return nil, fmt.Errorf("migrate: %w", err)
 	}

@@ -31,8 +31,7 @@ type incoming struct {
 	mu       sync.Mutex // one request of the migration at a time
 	id       string
 	source   string
-	in       *instance // holds the logs as they arrive, then the engine instance
-	base     []byte    // memory as received so far
+	in       *instance // holds the logs as they arrive and the staged engine instance
 	prepared bool
 }
 
@@ -62,7 +61,8 @@ func (n *Node) begin(ctx context.Context, req beginRequest) error {
 	if err := n.fetchModule(ctx, req.Source, d); err != nil {
 		return err
 	}
-	if _, err := n.module(d, rec.Name, true); err != nil {
+	mod, err := n.module(d, rec.Name, true)
+	if err != nil {
 		return err
 	}
 	rec.Status, rec.MovedTo, rec.Migration, rec.CommitPending, rec.ResumeOnStart = statusPaused, "", "", false, false
@@ -73,12 +73,19 @@ func (n *Node) begin(ctx context.Context, req beginRequest) error {
 	if err != nil {
 		return err
 	}
+	// Instantiated now, so that memory goes straight into the instance.
+	if in.eng, err = n.rt.Stage(ctx, mod); err != nil {
+		return apiErrorf(codeInvalidModule, "%v", err)
+	}
+	in.mod = mod
+	inc := &incoming{id: req.Migration, source: req.Source, in: in}
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if n.shutting {
+		in.eng.Close(context.Background())
 		return apiErrorf(codeConflict, "node %s is shutting down", n.cfg.Name)
 	}
-	n.incoming[req.Migration] = &incoming{id: req.Migration, source: req.Source, in: in}
+	n.incoming[req.Migration] = inc
 	return nil
 }
 
@@ -145,7 +152,7 @@ func (n *Node) incomingByID(mid string) (*incoming, error) {
 }
 
 // receive appends the logs' new bytes and applies a delta onto the memory
-// received so far.
+// of the staged instance.
 func (inc *incoming) receive(r *http.Request, lim snapshot.Limits) (*snapshot.Snapshot, error) {
 	for _, l := range []struct {
 		header string
@@ -163,11 +170,10 @@ func (inc *incoming) receive(r *http.Request, lim snapshot.Limits) (*snapshot.Sn
 	if fault == faultDestStopCopy && strings.HasSuffix(r.URL.Path, "/prepare") {
 		body = &dieAfter{r: body, n: 4096}
 	}
-	s, err := snapshot.DecodeDelta(body, inc.base, lim)
+	s, err := snapshot.DecodeDeltaInto(body, inc.in.eng.StageMemory, lim)
 	if err != nil {
 		return nil, apiErrorf(codeInvalidSnapshot, "%v", err)
 	}
-	inc.base = s.Memory
 	return s, nil
 }
 
@@ -208,9 +214,11 @@ func (n *Node) prepare(r *http.Request, mid string) error {
 		n.dropIncoming(inc)
 		return err
 	}
+	// The marker only tells a restart what to clean up: it need not be
+	// durable, so no fsync while the guest is stopped.
 	marker, _ := json.Marshal(map[string]string{"instance": inc.in.rec.ID, "source": inc.source})
 	if err := os.MkdirAll(filepath.Dir(n.preparedMarker(mid)), 0o700); err == nil {
-		err = writeFileAtomic(n.preparedMarker(mid), marker)
+		err = os.WriteFile(n.preparedMarker(mid), marker, 0o600)
 	}
 	if err != nil {
 		n.dropIncoming(inc)
@@ -227,21 +235,12 @@ func (n *Node) restoreIncoming(inc *incoming, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	d, err := parseDigest(inc.in.rec.Module)
-	if err != nil {
-		return err
-	}
-	mod, err := n.module(d, inc.in.rec.Name, true)
-	if err != nil {
-		return err
-	}
 	in := inc.in
-	eng, err := n.rt.Restore(context.Background(), mod, s, engine.Stdio{Stdin: bytes.NewReader(nil), Stdout: in.stdout, Stderr: in.stderr})
-	if err != nil {
+	stdio := engine.Stdio{Stdin: bytes.NewReader(nil), Stdout: in.stdout, Stderr: in.stderr}
+	if err := in.eng.FinishRestore(context.Background(), s, stdio); err != nil {
 		return apiErrorf(codeInvalidSnapshot, "restore: %v", err)
 	}
-	inc.base = nil
-	in.eng, in.mod, in.restored = eng, mod, true
+	in.restored = true
 	return nil
 }
 
@@ -260,16 +259,26 @@ func (n *Node) commitIncoming(mid string) error {
 		return apiErrorf(codeConflict, "migration %s is not prepared", mid)
 	}
 	in := inc.in
-	if err := n.saveRecord(&in.rec); err != nil {
-		return err
-	}
 	n.mu.Lock()
 	delete(n.incoming, mid)
 	n.instances[in.rec.ID] = in
 	n.done[mid] = true
 	n.mu.Unlock()
 	in.startRun()
-	os.Remove(n.preparedMarker(mid))
+	// Saved after the guest runs again, out of the downtime: a crash before
+	// it loses the instance either way, since its state is in memory only.
+	// The record is written under in.mu, so an end of the guest that
+	// happens first is never overwritten by this older status.
+	n.background.Add(1)
+	go func() {
+		defer n.background.Done()
+		in.mu.Lock()
+		if err := n.saveRecord(&in.rec); err != nil {
+			n.logf("instance %s: save record: %v", in.rec.ID, err)
+		}
+		in.mu.Unlock()
+		os.Remove(n.preparedMarker(mid))
+	}()
 	n.metrics.received.Inc()
 	return nil
 }
@@ -307,7 +316,6 @@ func (n *Node) dropIncoming(inc *incoming) {
 	inc.in.mu.Unlock()
 	inc.in.stdout.close()
 	inc.in.stderr.close()
-	inc.base = nil
 	if !tombstone {
 		os.RemoveAll(n.instanceDir(inc.in.rec.ID))
 	}

@@ -33,9 +33,16 @@ func EncodeDelta(w io.Writer, s *Snapshot, send func(chunk int) bool) error {
 // The returned snapshot's Memory is the new base, which may share base's
 // array. On error base may hold some of the chunks: a receiver drops it.
 func DecodeDelta(r io.Reader, base []byte, lim Limits) (*Snapshot, error) {
+	return DecodeDeltaInto(r, func(pages uint32) ([]byte, error) { return grow(base, pages) }, lim)
+}
+
+// DecodeDeltaInto is DecodeDelta onto memory that memory(pages) returns:
+// the receiver's copy grown with zeros to that many pages, wherever it
+// lives (a live migration writes straight into the staged instance).
+func DecodeDeltaInto(r io.Reader, memory func(pages uint32) ([]byte, error), lim Limits) (*Snapshot, error) {
 	src := newSource(r)
 	src.delta = true
-	s, err := decode(src, lim, func(pages uint32) ([]byte, error) { return grow(base, pages) })
+	s, err := decode(src, lim, memory)
 	if err != nil {
 		return nil, fmt.Errorf("decode delta: %w", err)
 	}
