@@ -1,18 +1,18 @@
 package cli
 
 import (
-	"bytes"
 	"context"
+	"crypto/rand"
 	_ "embed"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/roam-edge/roam/internal/engine"
-	"github.com/roam-edge/roam/internal/snapshot"
-	"github.com/roam-edge/roam/internal/wasi"
+	"github.com/roam-edge/roam/client"
 )
 
 // demoWasm is testdata/c/c-demo.c, copied here by testdata/build.sh.
@@ -20,114 +20,123 @@ import (
 //go:embed demo.wasm
 var demoWasm []byte
 
+type demoFlags struct {
+	every time.Duration
+	ticks int
+	nodes int
+	arm64 bool
+	data  string
+	keep  bool
+}
+
 func (s *streams) demoCmd() *cobra.Command {
-	var (
-		every time.Duration
-		ticks int
-		ef    engineFlags
-	)
+	var f demoFlags
 	c := &cobra.Command{
 		Use:   "demo",
-		Short: "Run a bundled workload that hops between engines through snapshots",
-		Long: "Runs a bundled C program (a prime sieve and a particle simulation that print a line per tick)\n" +
-			"and, at every interval, pauses it, captures and encodes a snapshot, decodes it and resumes it\n" +
-			"in a fresh runtime, alternating the compiler and the interpreter where both exist.",
+		Short: "Bring up a local continuum of nodes and migrate a live workload around it",
+		Long: "Starts node agents on loopback (plus an arm64 one under qemu-aarch64-static when it is installed\n" +
+			"and Go can cross-build roam), starts a bundled C program on the first (a prime search and a particle\n" +
+			"simulation printing a line per tick), and migrates it live from node to node at every interval,\n" +
+			"printing each hop's downtime. The program's output streams from wherever it runs.",
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			if every <= 0 || ticks <= 0 {
-				return &usageError{errors.New("--every and --ticks must be positive")}
+			if f.every <= 0 || f.ticks <= 0 || f.nodes < 2 {
+				return &usageError{errors.New("--every and --ticks must be positive and --nodes at least 2")}
 			}
-			return s.demo(c.Context(), &ef, every, ticks)
+			return s.demo(c.Context(), f)
 		},
 	}
-	c.Flags().DurationVar(&every, "every", 700*time.Millisecond, "time between hops")
-	c.Flags().IntVar(&ticks, "ticks", 30, "how long the workload runs, in ticks")
-	c.Flags().StringVar(&ef.cacheDir, "cache-dir", "", "module store and compiled code cache")
+	c.Flags().DurationVar(&f.every, "every", time.Second, "time between hops")
+	c.Flags().IntVar(&f.ticks, "ticks", 120, "how long the workload runs, in ticks (about 60 ms each)")
+	c.Flags().IntVar(&f.nodes, "nodes", 3, "local amd64 (native) nodes to start")
+	c.Flags().BoolVar(&f.arm64, "arm64", true, "add an arm64 node under qemu-aarch64-static when available")
+	c.Flags().StringVar(&f.data, "data", "", "directory for the nodes' data (default: a temporary one, removed after)")
+	c.Flags().BoolVar(&f.keep, "keep", false, "keep the nodes running after the workload ends, until Ctrl-C")
 	return c
 }
 
-// demoEngines returns the runtimes the demo alternates between.
-func demoEngines(cacheDir string) ([]*engine.Runtime, error) {
-	var out []*engine.Runtime
-	for _, k := range []engine.Kind{engine.Compiler, engine.Interpreter} {
-		rt, err := engine.NewRuntime(engine.Config{Kind: k, CacheDir: cacheDir})
-		if err == nil {
-			out = append(out, rt)
+func (s *streams) demo(ctx context.Context, f demoFlags) error {
+	dir := f.data
+	if dir == "" {
+		tmp, err := os.MkdirTemp("", "roam-demo-")
+		if err != nil {
+			return err
 		}
+		defer os.RemoveAll(tmp)
+		dir = tmp
 	}
-	if len(out) == 0 {
-		return nil, errors.New("no engine available")
+	var raw [16]byte
+	_, _ = rand.Read(raw[:])
+	token := hex.EncodeToString(raw[:])
+	pool, err := s.startPool(ctx, dir, token, f)
+	defer pool.stop()
+	if err != nil {
+		return err
 	}
-	return out, nil
+	return s.runDemo(ctx, pool, token, f)
 }
 
-func (s *streams) demo(ctx context.Context, ef *engineFlags, every time.Duration, ticks int) error {
-	rts, err := demoEngines(ef.cacheDir)
+func (s *streams) runDemo(ctx context.Context, pool *demoPool, token string, f demoFlags) error {
+	first := pool.nodes[0]
+	c, err := client.New(first.url, token)
 	if err != nil {
 		return err
 	}
-	mods := make([]*engine.Module, len(rts))
-	for i, rt := range rts {
-		defer rt.Close(ctx)
-		if mods[i], err = rt.Load("demo.wasm", demoWasm, true); err != nil {
-			return err
-		}
-	}
-	cfg := wasi.Config{Args: []string{"demo", fmt.Sprint(ticks)}, Stdin: s.stdin, Stdout: s.stdout, Stderr: s.stderr}
-	in, err := rts[0].Start(ctx, mods[0], cfg)
+	digest, err := c.UploadModule(ctx, demoWasm)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(s.stderr, "roam demo: started on the %s; hopping every %s\n", rts[0].Kind(), every)
-	for hop, cur := 1, 0; ; hop++ {
-		cancel := in.PauseAfter(every)
-		code, err := in.Run(ctx)
-		cancel()
-		if !errors.Is(err, engine.ErrPaused) {
-			in.Close(ctx)
-			fmt.Fprintf(s.stderr, "roam demo: finished after %d hops\n", hop-1)
-			return s.exit(code, err)
+	in, err := c.Start(ctx, client.StartRequest{Module: digest, Args: []string{"demo.wasm", fmt.Sprint(f.ticks)}})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(s.stderr, "roam demo: started %s on %s; watch it with:\n  roam logs -f %s --server %s --token %s\n",
+		in.ID, first.label(), in.ID, first.url, token)
+	logsDone := make(chan error, 2)
+	go func() { logsDone <- c.Logs(ctx, in.ID, client.Stdout, true, s.stdout) }()
+	go func() { logsDone <- c.Logs(ctx, in.ID, client.Stderr, true, s.stderr) }()
+	hops := s.hopAround(ctx, c, pool, in.ID, f.every)
+	end, err := c.Wait(ctx, in.ID)
+	if err != nil {
+		return err
+	}
+	<-logsDone
+	<-logsDone
+	fmt.Fprintf(s.stderr, "roam demo: %s %s with code %d on %s after %d live migrations\n",
+		in.ID, end.Status, end.ExitCode, end.Node, hops)
+	if f.keep {
+		fmt.Fprintln(s.stderr, "roam demo: nodes keep running (--keep); Ctrl-C stops them")
+		<-ctx.Done()
+	}
+	return s.exit(uint32(end.ExitCode), nil)
+}
+
+// hopAround migrates the instance to the next node of the ring at every
+// interval until it ends, and returns how many moves succeeded.
+func (s *streams) hopAround(ctx context.Context, c *client.Client, pool *demoPool, id string, every time.Duration) int {
+	hops := 0
+	for cur := 0; ; {
+		select {
+		case <-ctx.Done():
+			return hops
+		case <-time.After(every):
 		}
-		next := (cur + 1) % len(rts)
-		if in, err = s.demoHop(ctx, hop, in, rts[cur], rts[next], mods[next]); err != nil {
-			return err
+		next := (cur + 1) % len(pool.nodes)
+		from, to := pool.nodes[cur], pool.nodes[next]
+		res, err := c.Migrate(ctx, id, to.url, nil)
+		if err != nil {
+			if in, ierr := c.Instance(ctx, id); ierr == nil && in.Status.Terminal() {
+				return hops
+			}
+			fmt.Fprintf(s.stderr, "roam demo: hop to %s failed: %v\n", to.label(), err)
+			continue
 		}
+		hops++
+		fmt.Fprintf(s.stderr, "roam demo: hop %d: %s -> %s: downtime %.1f ms, total %.0f ms, sent %s in %d rounds\n",
+			hops, from.label(), to.label(), res.DowntimeMS, res.TotalMS, humanBytes(int(res.Bytes)), res.Rounds)
 		cur = next
 	}
 }
-
-// demoHop captures a paused instance, round-trips its snapshot through
-// bytes and restores it on the next engine, saying what it measured.
-func (s *streams) demoHop(ctx context.Context, hop int, in *engine.Instance, from, to *engine.Runtime, mod *engine.Module) (*engine.Instance, error) {
-	t0 := time.Now()
-	snap, err := in.Capture()
-	at := in.PausedAt()
-	in.Close(ctx)
-	if err != nil {
-		return nil, err
-	}
-	t1 := time.Now()
-	var buf bytes.Buffer
-	if err := snapshot.Encode(&buf, snap); err != nil {
-		return nil, err
-	}
-	size := buf.Len()
-	t2 := time.Now()
-	decoded, err := snapshot.Decode(&buf)
-	if err != nil {
-		return nil, err
-	}
-	next, err := to.Restore(ctx, mod, decoded, engine.Stdio{Stdin: s.stdin, Stdout: s.stdout, Stderr: s.stderr})
-	if err != nil {
-		return nil, err
-	}
-	t3 := time.Now()
-	fmt.Fprintf(s.stderr, "roam demo: hop %d: paused in %s on the %s; snapshot %s (memory %d MiB); capture %s, encode %s, decode+restore on the %s %s\n",
-		hop, at, from.Kind(), humanBytes(size), snap.MemoryPages/16, ms(t1.Sub(t0)), ms(t2.Sub(t1)), to.Kind(), ms(t3.Sub(t2)))
-	return next, nil
-}
-
-func ms(d time.Duration) string { return fmt.Sprintf("%.1fms", float64(d.Microseconds())/1000) }
 
 func humanBytes(n int) string {
 	switch {

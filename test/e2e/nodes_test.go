@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"bytes"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -27,3 +29,24 @@ func TestNodeMigrateSmoke(t *testing.T) {
 		t.Errorf("logs differ from roam run:\n got %q\nwant %q", got.stdout, want.stdout)
 	}
 }
+
+// TestDemo runs the README's main job on native nodes: the workload's
+// output, streamed from wherever it ran, is that of an uninterrupted run,
+// and every hop reports its downtime.
+func TestDemo(t *testing.T) {
+	want := roam(t, "run", wasmPath("c-demo"), "30")
+	r := roam(t, "demo", "--ticks", "30", "--every", "400ms", "--arm64=false")
+	if r.code != 0 {
+		t.Fatalf("%v", r)
+	}
+	if string(r.stdout) != string(want.stdout) {
+		t.Errorf("demo stdout differs from roam run:\n got %q\nwant %q", r.stdout, want.stdout)
+	}
+	hops := hopLineRE.FindAll(r.stderr, -1)
+	if len(hops) == 0 {
+		t.Errorf("no hop line on stderr:\n%s", r.stderr)
+	}
+	t.Logf("%d hops:\n%s", len(hops), bytes.Join(hops, nil))
+}
+
+var hopLineRE = regexp.MustCompile(`(?m)^roam demo: hop \d+: .* downtime [0-9.]+ ms.*\n`)
