@@ -1,10 +1,11 @@
 // Command bench is Roam's benchmark harness: it measures the figures of
-// DESIGN.md section 8 that one node can measure alone, each against a
-// baseline run side by side in the same process (stock wazero, roam's
-// non-migratable mode), and prints tables and a summary to paste into a
-// README. It asserts nothing: numbers are reported, never tested.
+// DESIGN.md section 8 that one node (or two node agents on loopback, for
+// migration) can measure, each against a baseline run side by side in the
+// same process (stock wazero, roam's non-migratable mode) where there is
+// one, and prints tables and a summary to paste into a README. It asserts
+// nothing: numbers are reported, never tested.
 //
-// Usage: go run ./bench [-quick] [-only cost,pause,capture,instrument,startup]
+// Usage: go run ./bench [-quick] [-only cost,pause,capture,instrument,startup,migrate]
 //
 // See bench/README.md for what each figure means.
 package main
@@ -42,6 +43,7 @@ var sections = []section{
 	{"capture", benchCapture},
 	{"instrument", benchInstrument},
 	{"startup", benchStartup},
+	{"migrate", benchMigrate},
 }
 
 func main() {

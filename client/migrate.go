@@ -37,11 +37,9 @@ func readMigration(dec *json.Decoder, progress func(MigrateEvent)) (*MigrateResu
 	for {
 		var ev MigrateEvent
 		err := dec.Decode(&ev)
-		switch {
-		case errors.Is(err, io.EOF):
-			return nil, errors.New("migration stream ended without a result")
-		case err != nil:
-			return nil, fmt.Errorf("migration stream: %w", err)
+		if err != nil {
+			return nil, fmt.Errorf("lost the connection to the source node before the migration ended (%v): "+
+				"the move may or may not have happened; ask the source node where the instance is", lostStream(err))
 		}
 		switch ev.Event {
 		case "done":
@@ -69,4 +67,11 @@ func streamError(e *Error) *Error {
 	}
 	e.Status = StatusOf(e.Code)
 	return e
+}
+
+func lostStream(err error) error {
+	if errors.Is(err, io.EOF) {
+		return io.ErrUnexpectedEOF
+	}
+	return err
 }

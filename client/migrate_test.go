@@ -22,8 +22,8 @@ func TestMigrate(t *testing.T) {
 		{name: "done", body: rounds + done + "\n", status: 200},
 		{name: "error event", body: rounds + `{"event":"error","error":{"code":"migration_failed","message":"node-b: dir_missing /data"}}` + "\n",
 			status: 200, apiErr: &Error{502, "migration_failed", "node-b: dir_missing /data"}},
-		{name: "truncated", body: rounds, status: 200, err: "migration stream ended without a result"},
-		{name: "broken line", body: rounds + `{"event":"do`, status: 200, err: "migration stream: unexpected EOF"},
+		{name: "truncated", body: rounds, status: 200, err: "lost the connection to the source node before the migration ended"},
+		{name: "broken line", body: rounds + `{"event":"do`, status: 200, err: "lost the connection to the source node before the migration ended (unexpected EOF)"},
 		{name: "refused", body: `{"error":{"code":"conflict","message":"instance i-1 is not migratable"}}`,
 			status: 409, apiErr: &Error{409, "conflict", "instance i-1 is not migratable"}},
 	} {

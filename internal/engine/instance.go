@@ -38,17 +38,17 @@ type Stdio struct {
 
 // Instance is one running (or paused) instantiation of a module.
 type Instance struct {
-	rt    *Runtime
-	mod   *Module
-	wz    wazero.Runtime
-	inst  api.Module
-	wasi  *wasi.Host
+	rt   *Runtime
+	mod  *Module
+	wz   wazero.Runtime
+	inst api.Module
+	wasi *wasi.Host
 	// wasiFuncs are the functions of wasi that the host module calls,
 	// in the order the host module was built with.
 	wasiFuncs []wasi.Func
-	plan  []string // exports run in order: the start function, then _start
-	stage int
-	entry string // the export running or paused
+	plan      []string // exports run in order: the start function, then _start
+	stage     int
+	entry     string // the export running or paused
 
 	mu         sync.Mutex // guards pauseReq, running, the PauseAfter timer and writes of the state global
 	pauseReq   bool

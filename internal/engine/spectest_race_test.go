@@ -221,7 +221,7 @@ func migrateStaged(ctx context.Context, rt *Runtime, m *Module, in *Instance) (*
 		return nil, err
 	}
 	var buf bytes.Buffer
-	if err := snapshot.EncodeDelta(&buf, s, func(int) bool { return true }); err != nil {
+	if err := snapshot.EncodeDelta(&buf, s, snapshot.MemoryChunk(s.Memory, func(int) bool { return true })); err != nil {
 		return nil, err
 	}
 	staged, err := rt.Stage(ctx, m)

@@ -19,40 +19,36 @@ var zeroHash = xxhash.Sum64(make([]byte, chunk))
 // are sent, so a chunk torn by a guest write is simply sent again.
 type dirtyTracker struct {
 	sent    []uint64 // hash of each chunk as the destination holds it
-	staging []byte   // stable copies of the chunks a pre-copy round sends
+	scratch []byte   // the stable copy of the chunk being sent
+	copied  int      // chunks sent by the current round
 }
 
-func newDirtyTracker() *dirtyTracker { return &dirtyTracker{} }
+func newDirtyTracker() *dirtyTracker { return &dirtyTracker{scratch: make([]byte, chunk)} }
 
-// grow extends the tracker to mem's size: new chunks are zero at the
-// destination, which grows its memory with zeros.
+// grow extends the tracker to a memory of size bytes: new chunks are zero
+// at the destination, which grows its memory with zeros.
 func (t *dirtyTracker) grow(size int) {
 	for len(t.sent) < size/chunk {
 		t.sent = append(t.sent, zeroHash)
 	}
-	if len(t.staging) < size {
-		t.staging = append(t.staging, make([]byte, size-len(t.staging))...)
-	}
 }
 
-// copyDirty copies the chunks of live (memory the guest is writing) that
-// differ from what the destination holds into the staging area and records
-// the hash of each copy. It returns the staging memory and the chunks to send.
-func (t *dirtyTracker) copyDirty(live []byte) ([]byte, []bool) {
+// liveChunks returns the chunk function of a pre-copy round over live, the
+// memory the guest is writing: a chunk whose content differs from what the
+// destination holds is copied out, and the copy is hashed and sent.
+func (t *dirtyTracker) liveChunks(live []byte) func(int) []byte {
 	t.grow(len(live))
-	staging := t.staging[:len(live)]
-	dirty := make([]bool, len(live)/chunk)
-	parallel(len(dirty), func(i int) {
+	t.copied = 0
+	return func(i int) []byte {
 		c := live[i*chunk : (i+1)*chunk]
 		if xxhash.Sum64(c) == t.sent[i] {
-			return
+			return nil
 		}
-		s := staging[i*chunk : (i+1)*chunk]
-		copy(s, c)
-		t.sent[i] = xxhash.Sum64(s)
-		dirty[i] = true
-	})
-	return staging, dirty
+		copy(t.scratch, c)
+		t.sent[i] = xxhash.Sum64(t.scratch)
+		t.copied++
+		return t.scratch
+	}
 }
 
 // dirty lists the chunks of a paused memory that differ from what the

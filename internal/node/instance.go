@@ -188,8 +188,12 @@ func (in *instance) stop() error {
 	switch {
 	case status == statusRunning && !migratable:
 		cancel()
-		<-done
-		return nil
+		select {
+		case <-done:
+			return nil
+		case <-time.After(10 * time.Second):
+			return apiErrorf(codeInternal, "instance %s did not stop within 10 s of its cancellation", in.rec.ID)
+		}
 	case status == statusRunning:
 		if _, err := in.halt(); err != nil {
 			return err

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -64,6 +65,9 @@ func (n *Node) module(d engine.Digest, name string, migratable bool) (*engine.Mo
 	if err := rt.Compile(context.Background(), m); err != nil {
 		return nil, apiErrorf(codeInvalidModule, "%v", err)
 	}
+	// Instrumenting and compiling take tens of MB that are garbage now; an
+	// idle node would keep them until its next GC.
+	debug.FreeOSMemory()
 	n.mu.Lock()
 	n.modules[key] = m
 	n.mu.Unlock()
@@ -208,6 +212,7 @@ func (n *Node) recover() error {
 	if err != nil {
 		return err
 	}
+	n.removeOrphans()
 	for _, path := range metas {
 		rec, err := loadRecord(path)
 		if err != nil {
@@ -219,6 +224,18 @@ func (n *Node) recover() error {
 		}
 	}
 	return n.recoverPrepared()
+}
+
+// removeOrphans deletes instance directories without a record: logs of a
+// migration into this node that the node's end interrupted before it was
+// prepared.
+func (n *Node) removeOrphans() {
+	dirs, _ := filepath.Glob(filepath.Join(n.cfg.Dir, "instances", "*"))
+	for _, d := range dirs {
+		if _, err := os.Stat(filepath.Join(d, "meta.json")); errors.Is(err, os.ErrNotExist) {
+			os.RemoveAll(d)
+		}
+	}
 }
 
 func (n *Node) recoverOne(rec *record) error {

@@ -76,13 +76,13 @@ func (n *Node) guestMemory() int64 {
 	n.mu.Unlock()
 	var total int64
 	for _, in := range all {
+		in.mu.Lock() // before memMu, as closeEngineLocked takes them
 		in.memMu.RLock()
-		in.mu.Lock()
 		if in.eng != nil {
 			total += int64(len(in.eng.LiveMemory()))
 		}
-		in.mu.Unlock()
 		in.memMu.RUnlock()
+		in.mu.Unlock()
 	}
 	return total
 }

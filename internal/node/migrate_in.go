@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"net/http"
 	"os"
@@ -28,11 +29,12 @@ type beginRequest struct {
 
 // incoming is a migration into this node.
 type incoming struct {
-	mu       sync.Mutex // one request of the migration at a time
-	id       string
-	source   string
-	in       *instance // holds the logs as they arrive and the staged engine instance
-	prepared bool
+	mu        sync.Mutex // one request of the migration at a time
+	id        string
+	source    string
+	in        *instance // holds the logs as they arrive and the staged engine instance
+	prepared  bool
+	committed bool
 }
 
 // preparedMarker is written durably when a migration is prepared, so that
@@ -47,6 +49,9 @@ func (n *Node) begin(ctx context.Context, req beginRequest) error {
 	rec := req.Record
 	if req.Migration == "" || req.Source == "" || rec.ID == "" || rec.Epoch == 0 {
 		return apiErrorf(codeBadRequest, "a migration needs an id, a source and an instance with an epoch")
+	}
+	if err := n.replaceStale(rec.ID); err != nil {
+		return err
 	}
 	if err := n.checkEpoch(rec.ID, rec.Epoch); err != nil {
 		return err
@@ -86,6 +91,31 @@ func (n *Node) begin(ctx context.Context, req beginRequest) error {
 		return apiErrorf(codeConflict, "node %s is shutting down", n.cfg.Name)
 	}
 	n.incoming[req.Migration] = inc
+	n.watchOutcome(inc)
+	return nil
+}
+
+// replaceStale drops an unprepared migration of the same instance: its
+// source, which moves one instance at a time, has given it up (its abort
+// was lost). A prepared one may still commit, so it blocks the new one.
+func (n *Node) replaceStale(id string) error {
+	n.mu.Lock()
+	var stale *incoming
+	for _, inc := range n.incoming {
+		if inc.in.rec.ID == id {
+			stale = inc
+		}
+	}
+	n.mu.Unlock()
+	if stale == nil {
+		return nil
+	}
+	stale.mu.Lock()
+	defer stale.mu.Unlock()
+	if stale.prepared {
+		return apiErrorf(codeConflict, "instance %s is already moving to node %s (prepared, waiting for its commit)", id, n.cfg.Name)
+	}
+	n.dropIncoming(stale)
 	return nil
 }
 
@@ -93,11 +123,6 @@ func (n *Node) begin(ctx context.Context, req beginRequest) error {
 func (n *Node) checkEpoch(id string, epoch uint64) error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	for _, inc := range n.incoming {
-		if inc.in.rec.ID == id {
-			return apiErrorf(codeConflict, "instance %s is already moving to node %s", id, n.cfg.Name)
-		}
-	}
 	old, ok := n.instances[id]
 	if !ok {
 		return nil
@@ -154,6 +179,11 @@ func (n *Node) incomingByID(mid string) (*incoming, error) {
 // receive appends the logs' new bytes and applies a delta onto the memory
 // of the staged instance.
 func (inc *incoming) receive(r *http.Request, lim snapshot.Limits) (*snapshot.Snapshot, error) {
+	want, err := strconv.ParseUint(r.Header.Get("Roam-Logs-Crc32c"), 10, 32)
+	if err != nil {
+		return nil, apiErrorf(codeBadRequest, "header Roam-Logs-Crc32c: want a CRC-32C")
+	}
+	sum := crc32.New(castagnoli)
 	for _, l := range []struct {
 		header string
 		log    *logFile
@@ -162,13 +192,16 @@ func (inc *incoming) receive(r *http.Request, lim snapshot.Limits) (*snapshot.Sn
 		if err != nil || k < 0 {
 			return nil, apiErrorf(codeBadRequest, "header %s: want a length", l.header)
 		}
-		if _, err := io.CopyN(l.log, r.Body, k); err != nil {
+		if _, err := io.CopyN(io.MultiWriter(l.log, sum), r.Body, k); err != nil {
 			return nil, apiErrorf(codeInvalidSnapshot, "logs cut short: %v", err)
 		}
 	}
+	if sum.Sum32() != uint32(want) {
+		return nil, apiErrorf(codeInvalidSnapshot, "logs corrupt: checksum mismatch")
+	}
 	body := io.Reader(r.Body)
 	if fault == faultDestStopCopy && strings.HasSuffix(r.URL.Path, "/prepare") {
-		body = &dieAfter{r: body, n: 4096}
+		body = &dieAfter{r: body, n: 512}
 	}
 	s, err := snapshot.DecodeDeltaInto(body, inc.in.eng.StageMemory, lim)
 	if err != nil {
@@ -226,7 +259,6 @@ func (n *Node) prepare(r *http.Request, mid string) error {
 	}
 	inc.prepared = true
 	faultPoint(faultDestBeforeAck)
-	n.watchOutcome(inc)
 	return nil
 }
 
@@ -249,15 +281,19 @@ func (n *Node) commitIncoming(mid string) error {
 	inc, err := n.incomingByID(mid)
 	if err != nil {
 		if n.committed(mid) {
-			return nil
+			return nil // a retry: commit is idempotent, across restarts too
 		}
 		return apiErrorf(codeGone, "node %s holds no prepared migration %s", n.cfg.Name, mid)
 	}
 	inc.mu.Lock()
 	defer inc.mu.Unlock()
-	if !inc.prepared {
+	switch {
+	case inc.committed: // a retry that raced with the first commit
+		return nil
+	case !inc.prepared:
 		return apiErrorf(codeConflict, "migration %s is not prepared", mid)
 	}
+	inc.committed = true
 	in := inc.in
 	n.mu.Lock()
 	delete(n.incoming, mid)
@@ -277,6 +313,11 @@ func (n *Node) commitIncoming(mid string) error {
 			n.logf("instance %s: save record: %v", in.rec.ID, err)
 		}
 		in.mu.Unlock()
+		// Remembered durably: a source that restarts before it heard the
+		// answer commits again and must hear "done", not "gone".
+		if err := writeFileAtomic(n.committedMarker(mid), nil); err != nil {
+			n.logf("migration %s: %v", mid, err)
+		}
 		os.Remove(n.preparedMarker(mid))
 	}()
 	n.metrics.received.Inc()
@@ -285,8 +326,17 @@ func (n *Node) commitIncoming(mid string) error {
 
 func (n *Node) committed(mid string) bool {
 	n.mu.Lock()
-	defer n.mu.Unlock()
-	return n.done[mid]
+	done := n.done[mid]
+	n.mu.Unlock()
+	if done {
+		return true
+	}
+	_, err := os.Stat(n.committedMarker(mid))
+	return err == nil
+}
+
+func (n *Node) committedMarker(mid string) string {
+	return filepath.Join(n.cfg.Dir, "migrations", mid+".committed")
 }
 
 // abortIncoming drops a migration the source gave up.
@@ -322,14 +372,15 @@ func (n *Node) dropIncoming(inc *incoming) {
 	os.Remove(n.preparedMarker(inc.id))
 }
 
-// watchOutcome asks the source what became of a prepared migration whose
-// commit does not come: it runs the instance if the source recorded the
-// move, drops it if the source gave up, and keeps asking otherwise.
+// watchOutcome asks the source what became of a migration that stalls
+// (no step for a while, as when the source died or its abort was lost):
+// it runs a prepared instance if the source recorded the move, drops the
+// migration if the source gave up, and keeps asking otherwise.
 func (n *Node) watchOutcome(inc *incoming) {
 	n.background.Add(1)
 	go func() {
 		defer n.background.Done()
-		for wait := 5 * time.Second; ; wait = time.Second {
+		for wait := 10 * time.Second; ; wait = 2 * time.Second {
 			select {
 			case <-n.quit:
 				return
@@ -375,24 +426,14 @@ func (n *Node) outcome(mid string) string {
 	return "aborted"
 }
 
-// recoverPrepared cleans up migrations that were prepared when the node
-// stopped: their state was in memory only, so they are gone, and a source
-// that commits one hears so and runs the instance itself.
+// recoverPrepared forgets migrations that were prepared when the node
+// stopped: their state was in memory only, so they are gone (their
+// directories went with the orphans), and a source that commits one hears
+// so and runs the instance itself.
 func (n *Node) recoverPrepared() error {
 	markers, err := filepath.Glob(filepath.Join(n.cfg.Dir, "migrations", "*.json"))
-	if err != nil {
-		return err
-	}
 	for _, path := range markers {
-		var m struct {
-			Instance string `json:"instance"`
-		}
-		if b, err := os.ReadFile(path); err == nil && json.Unmarshal(b, &m) == nil && m.Instance != "" {
-			if _, held := n.instances[m.Instance]; !held {
-				os.RemoveAll(n.instanceDir(m.Instance))
-			}
-		}
 		os.Remove(path)
 	}
-	return nil
+	return err
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"net/http"
 	"strconv"
@@ -85,7 +86,8 @@ func (m *outMigration) url(path string) string { return m.to + "/v1/migrations" 
 func (m *outMigration) run(ctx context.Context) (*MigrateResult, error) {
 	begin := beginRequest{Migration: m.id, Source: m.n.cfg.URL, Record: m.rec}
 	if err := m.n.call(ctx, http.MethodPost, m.url(""), jsonBody(begin), jsonHeader, nil); err != nil {
-		return nil, failed("destination refused the migration", err)
+		m.abort() // in case only its answer was lost
+		return nil, failed("begin on the destination", err)
 	}
 	if err := m.precopy(ctx); err != nil {
 		m.abort()
@@ -154,44 +156,54 @@ func (m *outMigration) precopy(ctx context.Context) error {
 }
 
 // round sends one pre-copy round: the chunks whose content changed since
-// the destination got them, copied out of the running guest's memory.
+// the destination got them, copied out of the running guest's memory. The
+// engine instance stays open until the round is sent (memMu).
 func (m *outMigration) round(ctx context.Context) (int, error) {
 	m.in.memMu.RLock()
+	defer m.in.memMu.RUnlock()
 	eng := m.in.eng
 	if eng == nil {
-		m.in.memMu.RUnlock()
 		return 0, errEnded
 	}
-	mem, dirty := m.tracker.copyDirty(eng.LiveMemory())
-	m.in.memMu.RUnlock()
-	delta := &snapshot.Snapshot{MemoryPages: uint32(len(mem) / snapshot.PageSize), Memory: mem}
-	n, err := m.send(ctx, "/memory", http.MethodPut, delta, dirty)
+	live := eng.LiveMemory()
+	delta := &snapshot.Snapshot{MemoryPages: uint32(len(live) / snapshot.PageSize)}
+	n, err := m.send(ctx, "/memory", http.MethodPut, delta, m.tracker.liveChunks(live))
 	if err != nil {
 		return 0, err
 	}
 	m.rounds++
-	m.progress(MigrateEvent{Event: "round", Round: m.rounds, Bytes: n, Chunks: countTrue(dirty)})
-	return countTrue(dirty), nil
+	m.progress(MigrateEvent{Event: "round", Round: m.rounds, Bytes: n, Chunks: m.tracker.copied})
+	return m.tracker.copied, nil
 }
 
-// send streams the logs' new bytes then a delta of the chosen chunks.
-func (m *outMigration) send(ctx context.Context, path, method string, s *snapshot.Snapshot, dirty []bool) (int64, error) {
+// send streams the logs' new bytes then a delta of the chunks chunk gives.
+func (m *outMigration) send(ctx context.Context, path, method string, s *snapshot.Snapshot, chunk func(int) []byte) (int64, error) {
 	out, _, _ := m.in.stdout.state()
 	errN, _, _ := m.in.stderr.state()
+	// The logs' tails go first, with their checksum in a header; the delta
+	// after them has checksums of its own.
+	sum := crc32.New(castagnoli)
+	if err := m.writeLogs(sum, out, errN); err != nil {
+		return 0, err
+	}
+	h := http.Header{"Content-Type": {"application/octet-stream"},
+		"Roam-Stdout-Length": {strconv.FormatInt(out-m.sentLogs[0], 10)},
+		"Roam-Stderr-Length": {strconv.FormatInt(errN-m.sentLogs[1], 10)},
+		"Roam-Logs-Crc32c":   {strconv.FormatUint(uint64(sum.Sum32()), 10)}}
 	pr, pw := io.Pipe()
 	counted := &countingReader{r: pr}
+	written := make(chan struct{})
 	go func() {
+		defer close(written)
 		err := m.writeLogs(pw, out, errN)
 		if err == nil {
-			err = snapshot.EncodeDelta(pw, s, func(i int) bool { return dirty[i] })
+			err = snapshot.EncodeDelta(pw, s, chunk)
 		}
 		pw.CloseWithError(err)
 	}()
-	h := http.Header{"Content-Type": {"application/octet-stream"},
-		"Roam-Stdout-Length": {strconv.FormatInt(out-m.sentLogs[0], 10)},
-		"Roam-Stderr-Length": {strconv.FormatInt(errN-m.sentLogs[1], 10)}}
 	err := m.n.call(ctx, method, m.url("/"+m.id+path), counted, h, nil)
 	pr.CloseWithError(io.ErrClosedPipe) // unblock the writer if the call ended early
+	<-written                           // it reads guest memory, which may close once we return
 	if err != nil {
 		return 0, err
 	}
@@ -219,7 +231,8 @@ func (m *outMigration) prepare(ctx context.Context) error {
 		return err
 	}
 	dirty := m.tracker.dirty(snap.Memory)
-	if _, err := m.send(ctx, "/prepare", http.MethodPost, snap, dirty); err != nil {
+	chunks := snapshot.MemoryChunk(snap.Memory, func(i int) bool { return dirty[i] })
+	if _, err := m.send(ctx, "/prepare", http.MethodPost, snap, chunks); err != nil {
 		return err
 	}
 	m.rounds++
@@ -237,12 +250,4 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	return k, err
 }
 
-func countTrue(b []bool) int {
-	n := 0
-	for _, v := range b {
-		if v {
-			n++
-		}
-	}
-	return n
-}
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)

@@ -17,12 +17,17 @@ func Encode(w io.Writer, s *Snapshot) error {
 	return nil
 }
 
-func encode(w io.Writer, s *Snapshot) error { return encodeTo(newSink(w), s, nil) }
-
-func encodeTo(out *sink, s *Snapshot, send func(int) bool) error {
+func encode(w io.Writer, s *Snapshot) error {
 	if err := checkMemory(s); err != nil {
 		return err
 	}
+	out := newSink(w)
+	return encodeTo(out, s, func() error { return writeMemory(out, s.Memory) })
+}
+
+// encodeTo writes the preamble, the header and body sections, memory (as
+// memory writes it) and the trailer.
+func encodeTo(out *sink, s *Snapshot, memory func() error) error {
 	if err := out.preamble(); err != nil {
 		return err
 	}
@@ -34,7 +39,7 @@ func encodeTo(out *sink, s *Snapshot, send func(int) bool) error {
 			return err
 		}
 	}
-	if err := writeMemory(out, s.Memory, send); err != nil {
+	if err := memory(); err != nil {
 		return err
 	}
 	return out.trailer()

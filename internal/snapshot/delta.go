@@ -15,17 +15,34 @@ import (
 //   - 1 (2026-11-26): first format.
 const DeltaVersion = 1
 
-// EncodeDelta writes s as a delta: the same sections as Encode, but memory
-// holds only the chunks for which send returns true (a chunk that is all
-// zero goes out as a zero chunk), so that a receiver holding the others can
-// rebuild s.Memory.
-func EncodeDelta(w io.Writer, s *Snapshot, send func(chunk int) bool) error {
+// EncodeDelta writes s as a delta: the same sections as Encode, but its
+// memory sections hold only the chunks that chunk returns, for i in
+// [0, s.MemoryPages): the chunk's PageSize bytes to send, or nil to leave it
+// out (a chunk that is all zero goes out as a zero chunk). s.Memory is not
+// used, so a sender can copy chunks out of a running guest one at a time.
+// Each returned slice is consumed before chunk is called again.
+func EncodeDelta(w io.Writer, s *Snapshot, chunk func(i int) []byte) error {
+	if s.MemoryPages > MaxMemoryPages {
+		return fmt.Errorf("encode delta: %d memory pages: %w", s.MemoryPages, ErrInvalid)
+	}
 	out := newSink(w)
 	out.delta = true
-	if err := encodeTo(out, s, send); err != nil {
+	err := encodeTo(out, s, func() error { return writeChunks(out, int(s.MemoryPages), chunk, true) })
+	if err != nil {
 		return fmt.Errorf("encode delta: %w", err)
 	}
 	return nil
+}
+
+// MemoryChunk returns a chunk function for EncodeDelta that sends the
+// chunks of mem that send selects.
+func MemoryChunk(mem []byte, send func(i int) bool) func(int) []byte {
+	return func(i int) []byte {
+		if !send(i) {
+			return nil
+		}
+		return mem[i*PageSize : (i+1)*PageSize]
+	}
 }
 
 // DecodeDelta reads a delta and applies its memory chunks on base, the

@@ -10,7 +10,7 @@ import (
 func encodeDelta(t testing.TB, s *Snapshot, send func(int) bool) []byte {
 	t.Helper()
 	var buf bytes.Buffer
-	if err := EncodeDelta(&buf, s, send); err != nil {
+	if err := EncodeDelta(&buf, s, MemoryChunk(s.Memory, send)); err != nil {
 		t.Fatal(err)
 	}
 	return buf.Bytes()
@@ -47,7 +47,7 @@ func TestDeltaRebuildsMemory(t *testing.T) {
 
 func TestDeltaAndSnapshotAreNotInterchangeable(t *testing.T) {
 	s := richSnapshot(false)
-	if _, err := Decode(bytes.NewReader(encodeDelta(t, s, nil))); !errors.Is(err, ErrNotSnapshot) {
+	if _, err := Decode(bytes.NewReader(encodeDelta(t, s, func(int) bool { return true }))); !errors.Is(err, ErrNotSnapshot) {
 		t.Errorf("Decode of a delta: %v, want ErrNotSnapshot", err)
 	}
 	if _, err := DecodeDelta(bytes.NewReader(encodeBytes(t, s)), nil, Limits{}); !errors.Is(err, ErrNotSnapshot) {

@@ -2,6 +2,7 @@ package snapshot
 
 import (
 	"bytes"
+	"fmt"
 	"sync"
 
 	"github.com/klauspost/compress/zstd"
@@ -49,10 +50,15 @@ func getDecoder() (*zstd.Decoder, error) {
 		zstd.WithDecodeAllCapLimit(true))
 }
 
-// writeMemory writes one memory section per non-zero chunk or, with send
-// (a delta), per chunk that send selects, zero chunks included.
-func writeMemory(out *sink, mem []byte, send func(chunk int) bool) error {
-	if len(mem) == 0 {
+// writeMemory writes one memory section per non-zero chunk of mem.
+func writeMemory(out *sink, mem []byte) error {
+	return writeChunks(out, len(mem)/chunkSize, func(i int) []byte { return mem[i*chunkSize : (i+1)*chunkSize] }, false)
+}
+
+// writeChunks writes the chunks that chunk returns (nil: left out). A full
+// snapshot leaves out zero chunks; a delta sends them as zero chunks.
+func writeChunks(out *sink, n int, chunk func(i int) []byte, delta bool) error {
+	if n == 0 {
 		return nil
 	}
 	enc, err := getEncoder()
@@ -62,11 +68,14 @@ func writeMemory(out *sink, mem []byte, send func(chunk int) bool) error {
 	defer encoders.Put(enc)
 	dst := make([]byte, 0, 2*chunkSize)
 	var head [chunkHeadSize]byte
-	for i := 0; i < len(mem)/chunkSize; i++ {
-		if send != nil && !send(i) {
+	for i := 0; i < n; i++ {
+		c := chunk(i)
+		if c == nil {
 			continue
 		}
-		c := mem[i*chunkSize : (i+1)*chunkSize]
+		if len(c) != chunkSize {
+			return fmt.Errorf("chunk %d is %d bytes: %w", i, len(c), ErrInvalid)
+		}
 		le.PutUint32(head[:], uint32(i))
 		var data []byte
 		switch {
@@ -76,7 +85,7 @@ func writeMemory(out *sink, mem []byte, send func(chunk int) bool) error {
 			if len(data) >= len(c) {
 				head[4], data = chunkRaw, c
 			}
-		case send == nil:
+		case !delta:
 			continue
 		default:
 			head[4] = chunkZero
