@@ -6,12 +6,11 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
-	"runtime"
 
 	"github.com/spf13/cobra"
 
 	"github.com/roam-edge/roam/client"
+	"github.com/roam-edge/roam/internal/atomicfile"
 )
 
 func (s *streams) checkpointCmd(nf *nodeFlags) *cobra.Command {
@@ -24,7 +23,7 @@ func (s *streams) checkpointCmd(nf *nodeFlags) *cobra.Command {
 			if out == "" {
 				return &usageError{errors.New("checkpoint: -o FILE is required")}
 			}
-			err := writeAtomic(out, func(w io.Writer) error { return cl.Checkpoint(ctx, args[0], w) })
+			err := atomicfile.Write(out, func(w io.Writer) error { return cl.Checkpoint(ctx, args[0], w) })
 			if err != nil {
 				return fmt.Errorf("checkpoint %s: %w", args[0], err)
 			}
@@ -57,47 +56,4 @@ func (s *streams) restoreCmd(nf *nodeFlags) *cobra.Command {
 	}
 	c.Flags().BoolVar(&paused, "paused", false, "keep the new instance paused (roam resume ID runs it)")
 	return c
-}
-
-// writeAtomic writes a file the way snapshots are written: a temp file in
-// the same directory, synced, renamed over path, the directory synced; path
-// exists only when complete. Owner-only: a snapshot holds guest memory.
-func writeAtomic(path string, write func(io.Writer) error) (err error) {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if err = write(f); err != nil {
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	if err = os.Rename(f.Name(), path); err != nil {
-		return err
-	}
-	return syncDir(dir)
-}
-
-// syncDir makes a rename durable; Windows does that by itself.
-func syncDir(dir string) error {
-	if runtime.GOOS == "windows" {
-		return nil
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }

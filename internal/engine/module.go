@@ -12,6 +12,7 @@ import (
 
 	"github.com/tetratelabs/wazero"
 
+	"github.com/roam-edge/roam/internal/atomicfile"
 	"github.com/roam-edge/roam/internal/transform"
 	"github.com/roam-edge/roam/internal/wasi"
 	"github.com/roam-edge/roam/internal/wasm"
@@ -173,29 +174,11 @@ func (s *Store) Get(d Digest) ([]byte, error) {
 	return b, err
 }
 
-// writeFileAtomic writes a temp file in the same directory, syncs it and
-// renames it into place, so readers see the whole file or none.
 func writeFileAtomic(path string, b []byte) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name())
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
+	return atomicfile.WriteBytes(path, b)
 }
 
 // Compile compiles m ahead of its first instance, into the compilation

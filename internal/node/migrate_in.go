@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/roam-edge/roam/internal/atomicfile"
 	"github.com/roam-edge/roam/internal/engine"
 	"github.com/roam-edge/roam/internal/snapshot"
 )
@@ -315,7 +316,7 @@ func (n *Node) commitIncoming(mid string) error {
 		in.mu.Unlock()
 		// Remembered durably: a source that restarts before it heard the
 		// answer commits again and must hear "done", not "gone".
-		if err := writeFileAtomic(n.committedMarker(mid), nil); err != nil {
+		if err := atomicfile.WriteBytes(n.committedMarker(mid), nil); err != nil {
 			n.logf("migration %s: %v", mid, err)
 		}
 		os.Remove(n.preparedMarker(mid))

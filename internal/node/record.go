@@ -2,12 +2,12 @@ package node
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 
 	"github.com/roam-edge/roam/client"
+	"github.com/roam-edge/roam/internal/atomicfile"
 )
 
 // Instance statuses (docs/api.md).
@@ -67,7 +67,7 @@ func (n *Node) saveRecord(r *record) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
-	return writeFileAtomic(filepath.Join(dir, "meta.json"), b)
+	return atomicfile.WriteBytes(filepath.Join(dir, "meta.json"), b)
 }
 
 func loadRecord(path string) (*record, error) {
@@ -83,28 +83,4 @@ func loadRecord(path string) (*record, error) {
 		return nil, fmt.Errorf("%s: unknown record version %d", path, f.Version)
 	}
 	return f.Record, nil
-}
-
-// writeFileAtomic writes a temp file in the same directory, syncs it,
-// renames it into place and syncs the directory.
-func writeFileAtomic(path string, b []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(b)
-	err = errors.Join(err, f.Sync(), f.Close())
-	if err == nil {
-		err = os.Rename(f.Name(), path)
-	}
-	if err != nil {
-		os.Remove(f.Name())
-		return err
-	}
-	if d, err := os.Open(filepath.Dir(path)); err == nil {
-		err = d.Sync()
-		d.Close()
-		return err
-	}
-	return nil
 }

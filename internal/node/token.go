@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/roam-edge/roam/internal/atomicfile"
 )
 
 // ResolveToken returns the pool token: the content of tokenFile when given,
@@ -36,7 +38,7 @@ func ResolveToken(tokenFile, env, dir string) (token, path string, created bool,
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", "", false, err
 	}
-	if err := writeFileAtomic(path, []byte(token+"\n")); err != nil {
+	if err := atomicfile.WriteBytes(path, []byte(token+"\n")); err != nil {
 		return "", "", false, err
 	}
 	return token, path, true, os.Chmod(path, 0o600)

@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
-	"runtime"
+
+	"github.com/roam-edge/roam/internal/atomicfile"
 )
 
 // WriteFile writes s to path atomically: it encodes into a temporary file in
@@ -16,46 +16,11 @@ func WriteFile(path string, s *Snapshot) error {
 	return writeFile(path, s, Encode)
 }
 
-func writeFile(path string, s *Snapshot, encode func(io.Writer, *Snapshot) error) (err error) {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("write snapshot: %w", err)
+func writeFile(path string, s *Snapshot, encode func(io.Writer, *Snapshot) error) error {
+	if err := atomicfile.Write(path, func(w io.Writer) error { return encode(w, s) }); err != nil {
+		return fmt.Errorf("write snapshot %s: %w", path, err)
 	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-			err = fmt.Errorf("write snapshot %s: %w", path, err)
-		}
-	}()
-	if err = encode(f, s); err != nil {
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	if err = os.Rename(f.Name(), path); err != nil {
-		return err
-	}
-	return syncDir(dir)
-}
-
-// syncDir makes a rename in dir durable. Windows cannot sync a directory and
-// makes renames durable by itself.
-func syncDir(dir string) error {
-	if runtime.GOOS == "windows" {
-		return nil
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
+	return nil
 }
 
 // ReadFile decodes the snapshot in the file at path.
