@@ -62,7 +62,9 @@ func (in *Instance) callWASI(ctx context.Context, f wasi.Func, mod api.Module, s
 		}
 	}()
 	f.Call(ctx, memory{mod.Memory()}, stack)
-	if f.Blocking && in.wasi.TakeInterrupted() {
+	// Only a migratable instance unwinds here; another is interrupted only
+	// when its context ends, and wazero then closes it at its next check.
+	if f.Blocking && in.wasi.TakeInterrupted() && in.mod.Migratable {
 		in.mu.Lock()
 		in.recall = true
 		in.setStateLocked(transform.StateUnwinding)
