@@ -1,0 +1,41 @@
+package node
+
+import (
+	"bytes"
+	"io"
+	"log"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+)
+
+// FuzzAPI sends arbitrary bodies to the endpoints that decode them: the
+// node answers every one with a JSON error or success, never panics, and
+// keeps serving.
+func FuzzAPI(f *testing.F) {
+	n, err := New(Config{Dir: f.TempDir(), Name: "fuzz", Token: testToken, Log: log.New(io.Discard, "", 0)})
+	if err != nil {
+		f.Fatal(err)
+	}
+	h := n.Handler()
+	paths := []string{"/v1/instances", "/v1/modules", "/v1/instances/restore", "/v1/migrations",
+		"/v1/migrations/m-x/memory", "/v1/migrations/m-x/prepare"}
+	f.Add(uint8(0), []byte(`{"module":"00","args":["a"]}`))
+	f.Add(uint8(1), []byte("\x00asm\x01\x00\x00\x00"))
+	f.Add(uint8(2), []byte("ROAMSNAP\x01\x00\x00\x00"))
+	f.Add(uint8(3), []byte(`{"migration":"m","source":"http://127.0.0.1:1","instance":{"id":"i","epoch":1,"module":"zz"}}`))
+	f.Fuzz(func(t *testing.T, which uint8, body []byte) {
+		path := paths[int(which)%len(paths)]
+		method := http.MethodPost
+		if path == "/v1/migrations/m-x/memory" {
+			method = http.MethodPut
+		}
+		req := httptest.NewRequest(method, path, bytes.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+testToken)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code >= 500 {
+			t.Fatalf("%s %s: %d %s", method, path, rec.Code, rec.Body)
+		}
+	})
+}
