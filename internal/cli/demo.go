@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/signal"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -56,6 +58,8 @@ func (s *streams) demoCmd() *cobra.Command {
 }
 
 func (s *streams) demo(ctx context.Context, f demoFlags) error {
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
 	dir := f.data
 	if dir == "" {
 		tmp, err := os.MkdirTemp("", "roam-demo-")

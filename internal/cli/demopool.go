@@ -97,6 +97,7 @@ func startDemoNode(ctx context.Context, argv []string, name, arch, dir, token st
 		"--labels", "arch="+arch)
 	cmd := exec.Command(argv[0], args...)
 	cmd.Env = append(os.Environ(), "ROAM_TOKEN="+token)
+	dieWithParent(cmd)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, err
