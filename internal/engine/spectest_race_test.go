@@ -12,6 +12,7 @@ import (
 	"errors"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -214,14 +215,18 @@ func migrateOnce(ctx context.Context, rt *Runtime, m *Module, in *Instance) (*In
 
 // migrateStaged is migrateOnce the way a live migration's destination
 // restores: the memory arrives as a delta written straight into a staged
-// instance, then FinishRestore loads the rest.
+// instance, then FinishRestore loads the rest. As in a first pre-copy
+// round, zero chunks are left out: the staged memory must start all zero.
 func migrateStaged(ctx context.Context, rt *Runtime, m *Module, in *Instance) (*Instance, error) {
 	s, err := in.CaptureShared()
 	if err != nil {
 		return nil, err
 	}
 	var buf bytes.Buffer
-	if err := snapshot.EncodeDelta(&buf, s, snapshot.MemoryChunk(s.Memory, func(int) bool { return true })); err != nil {
+	nonZero := func(i int) bool {
+		return slices.ContainsFunc(s.Memory[i*snapshot.PageSize:(i+1)*snapshot.PageSize], func(b byte) bool { return b != 0 })
+	}
+	if err := snapshot.EncodeDelta(&buf, s, snapshot.MemoryChunk(s.Memory, nonZero)); err != nil {
 		return nil, err
 	}
 	staged, err := rt.Stage(ctx, m)

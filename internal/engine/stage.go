@@ -27,12 +27,19 @@ func (r *Runtime) Stage(ctx context.Context, m *Module) (*Instance, error) {
 	if err != nil {
 		return nil, err
 	}
+	// A delta's receiver holds zeros where nothing arrived; instantiation
+	// wrote the data segments, whose bytes come with the memory instead.
+	if mem := in.memory(); mem != nil {
+		b, _ := mem.Read(0, mem.Size())
+		clear(b)
+	}
 	in.staged = true
 	return in, nil
 }
 
 // StageMemory grows a staged instance's memory to pages and returns it, for
-// the caller to write received memory into. Memory never shrinks.
+// the caller to write received memory into; it starts all zero. Memory
+// never shrinks.
 func (in *Instance) StageMemory(pages uint32) ([]byte, error) {
 	if !in.staged {
 		return nil, errors.New("instance is not staged")

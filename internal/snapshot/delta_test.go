@@ -90,3 +90,45 @@ func FuzzDecodeDelta(f *testing.F) {
 		}
 	})
 }
+
+// TestDeltaLeavesOtherChunksAlone: decoding a compressed chunk must not
+// touch the memory after it, in a delta or a full snapshot (whose zero
+// chunks are left out). The zstd decoder uses the spare capacity of its
+// destination as scratch, and a chunk slice that was not capped let it
+// overwrite the next chunks (a live migration then resumed a guest with a
+// corrupted page that pre-copy had sent correctly).
+func TestDeltaLeavesOtherChunksAlone(t *testing.T) {
+	const pages = 8
+	s := &Snapshot{MemoryPages: pages, Memory: make([]byte, pages*PageSize)}
+	for i := 0; i < pages; i += 2 { // compressible chunks of several kinds
+		c := s.Memory[i*PageSize : (i+1)*PageSize]
+		switch i % 6 {
+		case 0:
+			copy(c, bytes.Repeat([]byte("roam delta "), PageSize/11))
+		case 2:
+			for j := range c {
+				c[j] = byte(j / 512)
+			}
+		case 4:
+			fillRandom(c[:PageSize/2], uint64(i))
+		}
+	}
+	full, err := Decode(bytes.NewReader(encodeBytes(t, s)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(full.Memory, s.Memory) {
+		t.Error("a full snapshot decoded to other memory: the zero chunks after compressed ones changed")
+	}
+	base := bytes.Repeat([]byte{0xa5}, pages*PageSize) // what the receiver holds
+	even := func(i int) bool { return i%2 == 0 }
+	got, err := DecodeDelta(bytes.NewReader(encodeDelta(t, s, even)), base, Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i < pages; i += 2 {
+		if c := got.Memory[i*PageSize : (i+1)*PageSize]; !bytes.Equal(c, bytes.Repeat([]byte{0xa5}, PageSize)) {
+			t.Errorf("chunk %d, not in the delta, changed", i)
+		}
+	}
+}

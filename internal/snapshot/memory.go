@@ -131,7 +131,9 @@ func readChunk(src *source, dec *zstd.Decoder, mem []byte, next uint64, scratch 
 	if idx < next || idx >= uint64(len(mem)/chunkSize) {
 		return 0, src.corrupt("chunk %d out of order or beyond %d pages", idx, len(mem)/PageSize)
 	}
-	dst := mem[idx*chunkSize : (idx+1)*chunkSize]
+	// Capped: the zstd decoder may use the capacity past the chunk as
+	// scratch, which would overwrite the chunks after it.
+	dst := mem[idx*chunkSize : (idx+1)*chunkSize : (idx+1)*chunkSize]
 	switch kind := head[4]; {
 	case kind == chunkRaw && n == chunkSize:
 		return idx, readRaw(src, dst)
