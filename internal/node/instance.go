@@ -130,14 +130,22 @@ func (in *instance) endLocked(status client.Status, code int, msg string) {
 	in.notifyLocked()
 }
 
+// closeEngineLocked detaches the engine instance and closes it once no
+// pre-copy round reads its memory any more (memMu), without holding in.mu
+// meanwhile: a round can take as long as the network does.
 func (in *instance) closeEngineLocked() {
-	if in.eng == nil {
+	eng := in.eng
+	if eng == nil {
 		return
 	}
-	in.memMu.Lock()
-	in.eng.Close(context.Background())
 	in.eng = nil
-	in.memMu.Unlock()
+	in.n.background.Add(1)
+	go func() {
+		defer in.n.background.Done()
+		in.memMu.Lock()
+		defer in.memMu.Unlock()
+		eng.Close(context.Background())
+	}()
 }
 
 // halt stops a running guest at its next safe point and waits for it. It

@@ -76,12 +76,10 @@ func (n *Node) guestMemory() int64 {
 	n.mu.Unlock()
 	var total int64
 	for _, in := range all {
-		in.mu.Lock() // before memMu, as closeEngineLocked takes them
-		in.memMu.RLock()
+		in.mu.Lock() // LiveMemory's length only: no need to hold memMu
 		if in.eng != nil {
 			total += int64(len(in.eng.LiveMemory()))
 		}
-		in.memMu.RUnlock()
 		in.mu.Unlock()
 	}
 	return total

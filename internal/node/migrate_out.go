@@ -99,7 +99,7 @@ func (m *outMigration) run(ctx context.Context) (*MigrateResult, error) {
 	paused, err := m.in.halt()
 	if err != nil || !paused {
 		m.abort()
-		if err == nil {
+		if err == nil || m.in.view().Status.Terminal() {
 			err = m.ended()
 		}
 		return nil, err
@@ -161,7 +161,9 @@ func (m *outMigration) precopy(ctx context.Context) error {
 func (m *outMigration) round(ctx context.Context) (int, error) {
 	m.in.memMu.RLock()
 	defer m.in.memMu.RUnlock()
+	m.in.mu.Lock()
 	eng := m.in.eng
+	m.in.mu.Unlock()
 	if eng == nil {
 		return 0, errEnded
 	}

@@ -4,8 +4,11 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/roam-edge/roam/client"
 )
 
 // poolToken is the token every node and client of these tests shares.
@@ -213,3 +218,84 @@ func background(t testing.TB, url string, args ...string) <-chan result {
 
 // wasmPath is the built module of a test program.
 func wasmPath(name string) string { return filepath.Join(repoRoot, "testdata", "wasm", name+".wasm") }
+
+// sigterm sends SIGTERM and returns at once; exited and exitCode tell how
+// the node ended.
+func (n *nodeProc) sigterm() {
+	n.mu.Lock()
+	cmd := n.cmd
+	n.mu.Unlock()
+	if cmd != nil {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+	}
+}
+
+// exitCode is the node process's exit status once it has ended, -1 before
+// (or when a signal ended it).
+func (n *nodeProc) exitCode() int {
+	n.mu.Lock()
+	cmd, done := n.cmd, n.done
+	n.mu.Unlock()
+	select {
+	case <-done:
+		return cmd.ProcessState.ExitCode()
+	default:
+		return -1
+	}
+}
+
+// httpCall sends one raw request to a node, with "Authorization: Bearer
+// token" unless token is empty, and follows no redirect.
+func httpCall(t testing.TB, method, url, token string, body io.Reader) (int, http.Header, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	hc := &http.Client{Timeout: time.Minute, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := hc.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("%s %s: read the answer: %v", method, url, err)
+	}
+	return resp.StatusCode, resp.Header, b
+}
+
+// health is GET /healthz of a node, without a token.
+func health(t testing.TB, url string) client.Health {
+	t.Helper()
+	status, _, body := httpCall(t, http.MethodGet, url+"/healthz", "", nil)
+	var h client.Health
+	if status != http.StatusOK || json.Unmarshal(body, &h) != nil {
+		t.Fatalf("GET %s/healthz: %d %s", url, status, body)
+	}
+	return h
+}
+
+// psJSON is the instance list of a node through `roam ps --json`.
+func psJSON(t testing.TB, url string) []client.Instance {
+	t.Helper()
+	out := mustCLI(t, url, "ps", "--json")
+	var list []client.Instance
+	if err := json.Unmarshal([]byte(out), &list); err != nil {
+		t.Fatalf("roam ps --json on %s: %v\n%s", url, err, out)
+	}
+	return list
+}
+
+// listed returns the instance id from a node's list.
+func listed(list []client.Instance, id string) (client.Instance, bool) {
+	for _, in := range list {
+		if in.ID == id {
+			return in, true
+		}
+	}
+	return client.Instance{}, false
+}
