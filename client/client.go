@@ -16,6 +16,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 )
@@ -122,6 +123,15 @@ func (c *Client) do(ctx context.Context, r request) (*http.Response, error) {
 		if err := checkHops(visited, u); err != nil {
 			return nil, err
 		}
+		if slices.ContainsFunc(visited, func(v *url.URL) bool { return v.String() == u.String() }) {
+			// Back where this call began: the instance moved back here, or
+			// the nodes disagree for a moment; let the move settle.
+			select {
+			case <-time.After(100 * time.Millisecond):
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+		}
 		visited = append(visited, u)
 	}
 }
@@ -157,8 +167,9 @@ func next(u *url.URL, resp *http.Response) (*url.URL, error) {
 	return to, nil
 }
 
-// checkHops refuses a redirect back to a URL already visited by this call
-// (a loop: each node thinks the other holds the instance) or one too many.
+// checkHops refuses one redirect too many. An instance can come back to a
+// node it left, so a URL visited twice is a loop only when the redirects do
+// not end (each node thinks another holds the instance).
 func checkHops(visited []*url.URL, to *url.URL) error {
 	hosts := make([]string, 0, len(visited)+1)
 	loop := false
@@ -168,12 +179,12 @@ func checkHops(visited []*url.URL, to *url.URL) error {
 	}
 	path := strings.Join(append(hosts, to.Host), " -> ")
 	switch {
+	case len(visited) <= maxHops:
+		return nil
 	case loop:
 		return fmt.Errorf("redirect loop between nodes: %s", path)
-	case len(visited) > maxHops:
-		return fmt.Errorf("more than %d redirects: %s", maxHops, path)
 	}
-	return nil
+	return fmt.Errorf("more than %d redirects: %s", maxHops, path)
 }
 
 func (c *Client) send(ctx context.Context, r request, u *url.URL) (*http.Response, error) {
