@@ -29,7 +29,8 @@ func (m *outMigration) commit(ctx context.Context) (*MigrateResult, error) {
 		return nil, m.resumeHere(failed("record the move", err))
 	}
 	faultPoint(faultSourceBeforeCommit)
-	err = m.n.sendCommit(ctx, m.to, m.id, 5*time.Second)
+	// Past the record, a client that goes away must not cut the commit short.
+	err = m.n.sendCommit(context.WithoutCancel(ctx), m.to, m.id, 5*time.Second)
 	if err == nil {
 		faultPoint(faultSourceAfterCommit)
 	}
