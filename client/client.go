@@ -10,6 +10,8 @@ package client
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -42,6 +44,18 @@ func WithHTTPClient(h *http.Client) Option {
 		cp := *h
 		cp.CheckRedirect = noRedirect
 		c.http = &cp
+	}
+}
+
+// WithRootCAs makes the Client trust nodes whose certificates chain to a
+// certificate of pool (a pool's own CA), instead of the system's roots.
+func WithRootCAs(pool *x509.CertPool) Option {
+	return func(c *Client) {
+		if t, ok := c.http.Transport.(*http.Transport); ok {
+			t = t.Clone()
+			t.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+			c.http.Transport = t
+		}
 	}
 }
 

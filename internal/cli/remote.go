@@ -3,6 +3,7 @@ package cli
 import (
 	"cmp"
 	"context"
+	"crypto/x509"
 	"fmt"
 	"os"
 	"strings"
@@ -18,7 +19,7 @@ import (
 const defaultServer = "http://127.0.0.1:7474"
 
 // nodeFlags are the global flags of the commands that talk to a node.
-type nodeFlags struct{ server, token string }
+type nodeFlags struct{ server, token, tlsCA string }
 
 // addNodeFlags adds --server and --token to root, for every subcommand,
 // before it or with it. The token's default is read only when used, so that
@@ -27,12 +28,25 @@ func addNodeFlags(root *cobra.Command) *nodeFlags {
 	f := &nodeFlags{}
 	root.PersistentFlags().StringVar(&f.server, "server", "", "node API URL (default $ROAM_SERVER or "+defaultServer+")")
 	root.PersistentFlags().StringVar(&f.token, "token", "", "node API token (default $ROAM_TOKEN)")
+	root.PersistentFlags().StringVar(&f.tlsCA, "tls-ca", "", "CA certificate (PEM) that https nodes' certificates chain to (default $ROAM_TLS_CA, else the system's)")
 	return f
 }
 
 func (f *nodeFlags) client() (*client.Client, error) {
 	server := cmp.Or(f.server, os.Getenv("ROAM_SERVER"), defaultServer)
-	c, err := client.New(server, cmp.Or(f.token, os.Getenv("ROAM_TOKEN")))
+	var opts []client.Option
+	if ca := cmp.Or(f.tlsCA, os.Getenv("ROAM_TLS_CA")); ca != "" {
+		pem, err := os.ReadFile(ca)
+		if err != nil {
+			return nil, fmt.Errorf("--tls-ca: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("--tls-ca %s holds no PEM certificate", ca)
+		}
+		opts = append(opts, client.WithRootCAs(pool))
+	}
+	c, err := client.New(server, cmp.Or(f.token, os.Getenv("ROAM_TOKEN")), opts...)
 	if err != nil {
 		return nil, &usageError{fmt.Errorf("--server: %w", err)}
 	}
