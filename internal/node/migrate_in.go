@@ -38,8 +38,8 @@ type incoming struct {
 	committed bool
 }
 
-// preparedMarker is written durably when a migration is prepared, so that
-// a restart knows to clean up what it held.
+// preparedMarker is written when a migration is prepared, so that a
+// restart knows what it held (its state was in memory only).
 func (n *Node) preparedMarker(mid string) string {
 	return filepath.Join(n.cfg.Dir, "migrations", mid+".json")
 }
@@ -80,7 +80,9 @@ func (n *Node) begin(ctx context.Context, req beginRequest) error {
 		return err
 	}
 	// Instantiated now, so that memory goes straight into the instance.
-	if in.eng, err = n.rt.Stage(ctx, mod); err != nil {
+	if in.eng, err = n.rt.Stage(context.Background(), mod); err != nil {
+		in.stdout.close()
+		in.stderr.close()
 		return apiErrorf(codeInvalidModule, "%v", err)
 	}
 	in.mod = mod
