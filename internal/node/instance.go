@@ -120,6 +120,7 @@ func (in *instance) finishRun(code uint32, err error) {
 func (in *instance) endLocked(status client.Status, code int, msg string) {
 	in.rec.Status, in.rec.ExitCode, in.rec.Error = status, code, msg
 	in.rec.EndedAt = time.Now().UTC()
+	in.n.logf("instance %s %s (exit code %d)", in.rec.ID, status, code)
 	in.rec.ResumeOnStart = false
 	in.closeEngineLocked()
 	in.stdout.end()

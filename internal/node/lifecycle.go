@@ -140,6 +140,7 @@ func (n *Node) start(req StartRequest) (*instance, error) {
 		return nil, err
 	}
 	in.startRun()
+	n.logf("instance %s started: %s", rec.ID, strings.Join(rec.Args, " "))
 	return in, nil
 }
 

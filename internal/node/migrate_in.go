@@ -304,6 +304,7 @@ func (n *Node) commitIncoming(mid string) error {
 	n.done[mid] = true
 	n.mu.Unlock()
 	in.startRun()
+	n.logf("instance %s arrived from %s at epoch %d", in.rec.ID, inc.source, in.rec.Epoch)
 	// Saved after the guest runs again, out of the downtime: a crash before
 	// it loses the instance either way, since its state is in memory only.
 	// The record is written under in.mu, so an end of the guest that

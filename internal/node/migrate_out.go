@@ -73,9 +73,12 @@ func (n *Node) migrate(ctx context.Context, in *instance, to string, progress fu
 	res, err := m.run(ctx)
 	n.metrics.migrated(err, res)
 	if err != nil {
+		n.logf("instance %s: migration to %s failed: %v", rec.ID, to, err)
 		return nil, err
 	}
 	res.TotalMS = ms(time.Since(start))
+	n.logf("instance %s moved to %s at epoch %d: downtime %.2f ms, total %.0f ms, %d bytes in %d rounds",
+		rec.ID, to, res.Epoch, res.DowntimeMS, res.TotalMS, res.Bytes, res.Rounds)
 	return res, nil
 }
 
