@@ -93,7 +93,7 @@ func TestTLSMigration(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	in, err := c.Start(ctx, client.StartRequest{Module: digest, Args: []string{"c-sleep", "20"}})
+	in, err := c.Start(ctx, client.StartRequest{Module: digest, Args: []string{"c-sleep", "100"}})
 	if err != nil {
 		t.Fatal(err)
 	}
