@@ -89,8 +89,11 @@ func (s *streams) runNode(ctx context.Context, cfg node.Config, tokenFile string
 		ln.Close()
 		return err
 	}
-	if created {
+	switch {
+	case created:
 		fmt.Fprintf(s.stderr, "roam node: new pool token written to %s\n", where)
+	case where != "ROAM_TOKEN":
+		fmt.Fprintf(s.stderr, "roam node: pool token read from %s\n", where)
 	}
 	fmt.Fprintf(s.stderr, "roam node: %s (%s/%s) serving on %s\n", n.Name(), runtime.GOOS, runtime.GOARCH, n.URL())
 	fmt.Fprintln(s.stdout, n.URL()) // the first stdout line, for scripts
