@@ -20,8 +20,9 @@ import (
 // Version identifies the instrumentation scheme; snapshots record it and a
 // resume refuses a snapshot taken with another one.
 //
-// History: 1 (2026-11-26) first scheme.
-const Version = 1
+// History: 1 (2026-11-26) first scheme; 2 (2026-11-26) integer remainders
+// rewritten as divisions (avoidRemainders).
+const Version = 2
 
 // HostModule is the import module of the functions the instrumented code calls.
 const HostModule = "roam"
@@ -93,6 +94,7 @@ func Instrument(m *wasm.Module, opts Options) (*wasm.Module, error) {
 	if err := refuseUnsupported(out); err != nil {
 		return nil, err
 	}
+	avoidRemainders(out)
 	t, err := newTransformer(out, opts)
 	if err != nil {
 		return nil, err

@@ -57,17 +57,15 @@ var crossArches = []struct {
 	arch, qemu, engine string
 	programs, direct   []crossProgram
 }{
-	// Not rust-collections until wazero has a release with PR #2508: v1.12.0's
-	// arm64 compiler miscompiles `rem` under register pressure, and the
-	// instrumented merge sort of rust-collections gets wrong keys there, with
-	// no move at all (README.md, known problems).
+	// rust-collections on arm64 caught wazero v1.12.0's arm64 rem bug
+	// (transform.avoidRemainders).
 	{"arm64", "qemu-aarch64-static", "compiler", []crossProgram{
-		{"c-sleep", []string{"100"}},      // 2 s, sleeping
-		{"c-collections", []string{"40"}}, // 2 s
-		{"rust-bench", []string{"80"}},    // 1.8 s on amd64 (its first move compiles for 1-2 s)
+		{"c-sleep", []string{"100"}},          // 2 s, sleeping
+		{"c-collections", []string{"40"}},     // 2 s
+		{"rust-collections", []string{"120"}}, // 3 s (its first move compiles for 2 s)
 	}, []crossProgram{
 		{"c-collections", []string{"2"}},
-		{"rust-bench", []string{"1"}},
+		{"rust-collections", []string{"2"}},
 	}},
 	{"riscv64", "qemu-riscv64-static", "interpreter", []crossProgram{
 		{"c-sleep", []string{"60"}},          // 1.2 s, sleeping
