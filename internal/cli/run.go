@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -78,22 +77,11 @@ func (s *streams) runCmd() *cobra.Command {
 	return c
 }
 
+// wasiConfig parses the guest's argv, --env and --dir flags.
 func wasiConfig(args, dirs, envs []string) (wasi.Config, error) {
-	cfg := wasi.Config{Args: args, Env: envs}
-	for _, e := range envs {
-		if !strings.Contains(e, "=") {
-			return cfg, fmt.Errorf("--env %q: want K=V", e)
-		}
-	}
-	for _, d := range dirs {
-		host, guest, ok := strings.Cut(d, ":")
-		if !ok {
-			guest = host
-		}
-		if host == "" || guest == "" {
-			return cfg, fmt.Errorf("--dir %q: want HOST[:GUEST]", d)
-		}
-		cfg.Preopens = append(cfg.Preopens, wasi.Preopen{HostPath: host, GuestPath: guest})
+	cfg, err := wasi.ParseConfig(args, envs, dirs)
+	if err != nil {
+		return cfg, fmt.Errorf("--%w", err)
 	}
 	return cfg, nil
 }

@@ -153,10 +153,16 @@ type Store struct{ Dir string }
 
 func (s *Store) path(d Digest) string { return filepath.Join(s.Dir, d.String()+".wasm") }
 
+// Has reports whether the store holds the module with digest d.
+func (s *Store) Has(d Digest) bool {
+	_, err := os.Stat(s.path(d))
+	return err == nil
+}
+
 // Put stores b under its digest.
 func (s *Store) Put(b []byte) (Digest, error) {
 	d := Digest(sha256.Sum256(b))
-	if _, err := os.Stat(s.path(d)); err == nil {
+	if s.Has(d) {
 		return d, nil
 	}
 	return d, writeFileAtomic(s.path(d), b)

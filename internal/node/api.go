@@ -2,15 +2,19 @@ package node
 
 import (
 	"bufio"
+	"cmp"
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/roam-edge/roam/client"
+	"github.com/roam-edge/roam/internal/engine"
 	"github.com/roam-edge/roam/internal/snapshot"
 )
 
@@ -56,8 +60,7 @@ func (n *Node) Handler() http.Handler {
 }
 
 func (n *Node) healthz(w http.ResponseWriter, r *http.Request) {
-	info := n.info()
-	writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "name": info["name"], "arch": info["arch"], "engine": info["engine"]})
+	writeJSON(w, http.StatusOK, client.Health{Status: "ok", Name: n.cfg.Name, Arch: runtime.GOARCH, Engine: string(n.rt.Kind())})
 }
 
 // authorized requires the pool token, compared in constant time.
@@ -136,16 +139,24 @@ func (n *Node) getModule(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
+	if r.Method == http.MethodHead { // "upload it or not": no need to read it
+		if !n.rt.Store().Has(d) {
+			writeError(w, moduleNotFound(d, n.cfg.Name))
+		}
+		return
+	}
 	b, err := n.rt.Store().Get(d)
 	if err != nil {
-		writeError(w, apiErrorf(codeModuleNotFound, "module %s is not on node %s", d, n.cfg.Name))
+		writeError(w, moduleNotFound(d, n.cfg.Name))
 		return
 	}
 	w.Header().Set("Content-Type", "application/wasm")
 	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
-	if r.Method != http.MethodHead {
-		_, _ = w.Write(b)
-	}
+	_, _ = w.Write(b)
+}
+
+func moduleNotFound(d engine.Digest, node string) error {
+	return apiErrorf(codeModuleNotFound, "module %s is not on node %s", d, node)
 }
 
 func (n *Node) startInstance(w http.ResponseWriter, r *http.Request) {
@@ -180,10 +191,7 @@ func (n *Node) waitInstance(w http.ResponseWriter, r *http.Request, in *instance
 
 func (n *Node) logs(w http.ResponseWriter, r *http.Request, in *instance) {
 	q := r.URL.Query()
-	off, err := strconv.ParseInt(q.Get("offset"), 10, 64)
-	if q.Get("offset") == "" {
-		off, err = 0, nil
-	}
+	off, err := strconv.ParseInt(cmp.Or(q.Get("offset"), "0"), 10, 64)
 	if err != nil || off < 0 {
 		writeError(w, apiErrorf(codeBadRequest, "offset %q: want a byte offset", q.Get("offset")))
 		return

@@ -53,6 +53,9 @@ func (n *Node) newInstance(rec record, truncateLogs bool) (*instance, error) {
 	return in, nil
 }
 
+// stdio are the streams of the instance: its logs, and no stdin.
+func (in *instance) stdio() engine.Stdio { return engine.Stdio{Stdout: in.stdout, Stderr: in.stderr} }
+
 // view returns a copy of the instance as the API shows it.
 func (in *instance) view() Instance {
 	in.mu.Lock()

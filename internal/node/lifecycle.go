@@ -3,6 +3,7 @@ package node
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -26,7 +27,7 @@ type StartRequest = client.StartRequest
 
 func parseDigest(s string) (engine.Digest, error) {
 	var d engine.Digest
-	b, err := hexDecode(s)
+	b, err := hex.DecodeString(s)
 	if err != nil || len(b) != len(d) {
 		return d, apiErrorf(codeBadRequest, "%q is not a sha256 digest in hex", s)
 	}
@@ -74,25 +75,17 @@ func (n *Node) module(d engine.Digest, name string, migratable bool) (*engine.Mo
 	return m, nil
 }
 
+// wasiConfig parses an instance's argv, environment and directories, which
+// must exist on this node.
 func wasiConfig(args, env, dirs []string) (wasi.Config, error) {
-	cfg := wasi.Config{Args: args, Env: env, Stdin: bytes.NewReader(nil)}
-	for _, e := range env {
-		if !strings.Contains(e, "=") {
-			return cfg, apiErrorf(codeBadRequest, "env %q: want K=V", e)
-		}
+	cfg, err := wasi.ParseConfig(args, env, dirs)
+	if err != nil {
+		return cfg, apiErrorf(codeBadRequest, "%v", err)
 	}
-	for _, d := range dirs {
-		host, guest, ok := strings.Cut(d, ":")
-		if !ok {
-			guest = host
+	for _, p := range cfg.Preopens {
+		if fi, err := os.Stat(p.HostPath); err != nil || !fi.IsDir() {
+			return cfg, apiErrorf(codeDirMissing, "directory %s does not exist on node", p.HostPath)
 		}
-		if host == "" || guest == "" {
-			return cfg, apiErrorf(codeBadRequest, "dir %q: want HOST[:GUEST]", d)
-		}
-		if fi, err := os.Stat(host); err != nil || !fi.IsDir() {
-			return cfg, apiErrorf(codeDirMissing, "directory %s does not exist on node", host)
-		}
-		cfg.Preopens = append(cfg.Preopens, wasi.Preopen{HostPath: host, GuestPath: guest})
 	}
 	return cfg, nil
 }
@@ -279,19 +272,24 @@ func (in *instance) restoreSnapshot() error {
 	if err != nil {
 		return fmt.Errorf("no snapshot to resume from: %w", err)
 	}
-	d, err := parseDigest(in.rec.Module)
-	if err != nil {
-		return err
-	}
-	mod, err := in.n.module(d, in.rec.Name, true)
-	if err != nil {
-		return err
-	}
-	eng, err := in.n.rt.Restore(context.Background(), mod, snap, engine.Stdio{Stdin: bytes.NewReader(nil), Stdout: in.stdout, Stderr: in.stderr})
-	if err != nil {
+	if err := in.restoreFrom(snap); err != nil {
 		return err
 	}
 	os.Remove(in.n.snapshotPath(in.rec.ID))
+	return nil
+}
+
+// restoreFrom gives the instance an engine instance restored from snap,
+// paused until startRun.
+func (in *instance) restoreFrom(snap *snapshot.Snapshot) error {
+	mod, err := in.n.module(engine.Digest(snap.ModuleDigest), snap.ModuleName, true)
+	if err != nil {
+		return err
+	}
+	eng, err := in.n.rt.Restore(context.Background(), mod, snap, in.stdio())
+	if err != nil {
+		return apiErrorf(codeInvalidSnapshot, "restore: %v", err)
+	}
 	in.eng, in.mod, in.restored = eng, mod, true
 	in.rec.Status = statusPaused
 	return nil
@@ -299,22 +297,18 @@ func (in *instance) restoreSnapshot() error {
 
 // restoreNew makes a new instance (new id) from a snapshot a client sent.
 func (n *Node) restoreNew(snap *snapshot.Snapshot, paused bool) (*instance, error) {
-	d := engine.Digest(snap.ModuleDigest)
-	mod, err := n.module(d, snap.ModuleName, true)
-	if err != nil {
-		return nil, err
-	}
-	rec := record{Instance: Instance{ID: newID("i-"), Module: d.String(), Name: snap.ModuleName,
+	rec := record{Instance: Instance{ID: newID("i-"), Module: engine.Digest(snap.ModuleDigest).String(), Name: snap.ModuleName,
 		Status: statusPaused, Epoch: 1, Migratable: true, CreatedAt: time.Now().UTC()}}
 	in, err := n.newInstance(rec, true)
 	if err != nil {
 		return nil, err
 	}
-	in.eng, err = n.rt.Restore(context.Background(), mod, snap, engine.Stdio{Stdin: bytes.NewReader(nil), Stdout: in.stdout, Stderr: in.stderr})
-	if err != nil {
-		return nil, apiErrorf(codeInvalidSnapshot, "restore: %v", err)
+	if err := in.restoreFrom(snap); err != nil {
+		in.stdout.close()
+		in.stderr.close()
+		os.RemoveAll(n.instanceDir(rec.ID))
+		return nil, err
 	}
-	in.mod, in.restored = mod, true
 	if err := n.saveRecord(&in.rec); err != nil {
 		return nil, err
 	}

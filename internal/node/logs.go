@@ -74,7 +74,7 @@ func (l *logFile) state() (size int64, ended bool, notify <-chan struct{}) {
 
 func (l *logFile) close() error { return l.f.Close() }
 
-// readAt copies bytes [off, end) of the log to w.
+// copyRange copies bytes [off, end) of the log to w.
 func (l *logFile) copyRange(w io.Writer, off, end int64) (int64, error) {
 	return io.Copy(w, io.NewSectionReader(l.f, off, end-off))
 }

@@ -1,7 +1,6 @@
 package node
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/json"
@@ -142,22 +141,14 @@ func (n *Node) checkEpoch(id string, epoch uint64) error {
 
 // fetchModule gets a module this node lacks from the source node.
 func (n *Node) fetchModule(ctx context.Context, source string, d engine.Digest) error {
-	if _, err := n.rt.Store().Get(d); err == nil {
+	if n.rt.Store().Has(d) {
 		return nil
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, source+"/v1/modules/"+d.String(), nil)
+	resp, err := n.send(ctx, http.MethodGet, source+"/v1/modules/"+d.String(), nil, nil)
 	if err != nil {
-		return apiErrorf(codeBadRequest, "%v", err)
-	}
-	req.Header.Set("Authorization", "Bearer "+n.cfg.Token)
-	resp, err := n.peers.Do(req)
-	if err != nil {
-		return apiErrorf(codeUnreachable, "fetch module from %s: %v", source, unwrapURLError(err))
+		return fmt.Errorf("fetch module from %s: %w", source, err)
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("fetch module from %s: %w", source, peerError(resp))
-	}
 	b, err := io.ReadAll(io.LimitReader(resp.Body, n.cfg.MaxModuleBytes+1))
 	if err != nil {
 		return apiErrorf(codeUnreachable, "fetch module from %s: %v", source, err)
@@ -271,8 +262,7 @@ func (n *Node) restoreIncoming(inc *incoming, r *http.Request) error {
 		return err
 	}
 	in := inc.in
-	stdio := engine.Stdio{Stdin: bytes.NewReader(nil), Stdout: in.stdout, Stderr: in.stderr}
-	if err := in.eng.FinishRestore(context.Background(), s, stdio); err != nil {
+	if err := in.eng.FinishRestore(context.Background(), s, in.stdio()); err != nil {
 		return apiErrorf(codeInvalidSnapshot, "restore: %v", err)
 	}
 	in.restored = true

@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/roam-edge/roam/client"
 	"github.com/roam-edge/roam/internal/engine"
 )
 
@@ -210,12 +211,12 @@ func (n *Node) list() []Instance {
 	return out
 }
 
-func (n *Node) info() map[string]any {
+func (n *Node) info() client.Node {
 	n.mu.Lock()
 	count := len(n.instances)
 	n.mu.Unlock()
-	return map[string]any{"name": n.cfg.Name, "url": n.cfg.URL, "arch": runtime.GOARCH, "os": runtime.GOOS,
-		"engine": string(n.rt.Kind()), "labels": n.cfg.Labels, "instances": count, "version": Version}
+	return client.Node{Name: n.cfg.Name, URL: n.cfg.URL, Arch: runtime.GOARCH, OS: runtime.GOOS,
+		Engine: string(n.rt.Kind()), Labels: n.cfg.Labels, Instances: count, Version: Version}
 }
 
 // Version is the node agent's API and protocol version.

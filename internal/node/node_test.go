@@ -114,15 +114,7 @@ func wait(t *testing.T, url, id string) Instance {
 
 func logs(t *testing.T, url, id, stream string) string {
 	t.Helper()
-	req, _ := http.NewRequest("GET", url+"/v1/instances/"+id+"/"+stream, nil)
-	req.Header.Set("Authorization", "Bearer "+testToken)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return string(b)
+	return string(fetch(t, url+"/v1/instances/"+id+"/"+stream))
 }
 
 func migrate(t *testing.T, from, id, to string) (MigrateResult, error) {

@@ -4,13 +4,13 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"time"
 )
@@ -36,13 +36,14 @@ func peerClient(caFile string) (*http.Client, error) {
 	}}, nil
 }
 
-// call makes one request to a peer with the pool token. A reply that is
-// not 2xx comes back as the peer's *APIError; a failure to reach the peer
-// is an unreachable error. With out set, a JSON reply is decoded into it.
-func (n *Node) call(ctx context.Context, method, url string, body io.Reader, header http.Header, out any) error {
-	req, err := http.NewRequestWithContext(ctx, method, url, body)
+// send makes one request to a peer with the pool token and returns a 2xx
+// response, whose body the caller closes. A reply that is not 2xx comes
+// back as the peer's *APIError; a failure to reach the peer is an
+// unreachable error.
+func (n *Node) send(ctx context.Context, method, target string, body io.Reader, header http.Header) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, method, target, body)
 	if err != nil {
-		return apiErrorf(codeBadRequest, "%v", err)
+		return nil, apiErrorf(codeBadRequest, "%v", err)
 	}
 	for k, v := range header {
 		req.Header[k] = v
@@ -50,18 +51,32 @@ func (n *Node) call(ctx context.Context, method, url string, body io.Reader, hea
 	req.Header.Set("Authorization", "Bearer "+n.cfg.Token)
 	resp, err := n.peers.Do(req)
 	if err != nil {
-		return apiErrorf(codeUnreachable, "cannot reach %s: %v", hostOf(url), unwrapURLError(err))
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return nil, apiErrorf(codeUnreachable, "cannot reach %s://%s: %v", req.URL.Scheme, req.URL.Host, err)
+	}
+	if resp.StatusCode/100 != 2 {
+		defer resp.Body.Close()
+		return nil, peerError(resp)
+	}
+	return resp, nil
+}
+
+// call is send with the reply's JSON decoded into out (or dropped).
+func (n *Node) call(ctx context.Context, method, target string, body io.Reader, header http.Header, out any) error {
+	resp, err := n.send(ctx, method, target, body, header)
+	if err != nil {
+		return err
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode/100 != 2 {
-		return peerError(resp)
-	}
 	if out == nil {
 		_, _ = io.Copy(io.Discard, resp.Body)
 		return nil
 	}
 	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
-		return apiErrorf(codeUnreachable, "bad reply from %s: %v", hostOf(url), err)
+		return apiErrorf(codeUnreachable, "bad reply from %s: %v", resp.Request.URL.Host, err)
 	}
 	return nil
 }
@@ -76,23 +91,3 @@ func peerError(resp *http.Response) error {
 	}
 	return apiErrorf(codeUnreachable, "%s answered %s", resp.Request.URL.Host, resp.Status)
 }
-
-func unwrapURLError(err error) error {
-	var ue interface{ Unwrap() error }
-	if errors.As(err, &ue) {
-		if inner := ue.Unwrap(); inner != nil {
-			return inner
-		}
-	}
-	return err
-}
-
-func hostOf(url string) string {
-	req, err := http.NewRequest(http.MethodGet, url, nil)
-	if err != nil {
-		return url
-	}
-	return req.URL.Scheme + "://" + req.URL.Host
-}
-
-func hexDecode(s string) ([]byte, error) { return hex.DecodeString(s) }
