@@ -135,16 +135,8 @@ func (fc *faultCase) destKilled(t *testing.T, fault, step string, prepared bool)
 // commit: the destination holds the instance prepared and paused and runs
 // it only once the restarted source answers (committed, or commit again).
 func (fc *faultCase) sourceKilledBeforeCommit(t *testing.T) {
-	a := startNode(t, "a", nodeOpts{env: []string{"ROAM_FAULT=source-before-commit"}})
-	b := startNode(t, "b", nodeOpts{})
-	logsOnFailure(t, a, b)
-	id := fc.start(t, a)
-
-	msg := migrateFails(t, a, id, b.url)
+	a, b, id, msg := fc.sourceDiesAt(t, "source-before-commit")
 	wantMessage(t, "migrate (source died)", msg, nil, sourceLost...)
-	if !a.exited(10 * time.Second) {
-		t.Fatalf("source did not kill itself at source-before-commit:\n%s", a.log())
-	}
 	if m := migrationMarkers(t, b); len(m) != 1 {
 		t.Errorf("destination should hold one prepared migration, markers: %v", m)
 	}
@@ -191,15 +183,7 @@ var sourceLost = []string{"connection", "lost", "cannot reach", "closed"}
 // destination's own outcome query race). Commit is idempotent: exactly
 // one run, output intact.
 func (fc *faultCase) duplicateCommit(t *testing.T) {
-	a := startNode(t, "a", nodeOpts{env: []string{"ROAM_FAULT=source-before-commit"}})
-	b := startNode(t, "b", nodeOpts{})
-	logsOnFailure(t, a, b)
-	id := fc.start(t, a)
-
-	migrateFails(t, a, id, b.url)
-	if !a.exited(10 * time.Second) {
-		t.Fatalf("source did not kill itself at source-before-commit:\n%s", a.log())
-	}
+	a, b, id, _ := fc.sourceDiesAt(t, "source-before-commit")
 	markers := migrationMarkers(t, b)
 	if len(markers) != 1 {
 		t.Fatalf("destination should hold one prepared migration, markers: %v", markers)
@@ -220,19 +204,26 @@ func (fc *faultCase) duplicateCommit(t *testing.T) {
 	stopWatch()
 }
 
+// sourceDiesAt starts a move from a to b with the source set to kill
+// itself at fault, and waits until it did; msg is what migrate said.
+func (fc *faultCase) sourceDiesAt(t *testing.T, fault string) (a, b *nodeProc, id, msg string) {
+	t.Helper()
+	a = startNode(t, "a", nodeOpts{env: []string{"ROAM_FAULT=" + fault}})
+	b = startNode(t, "b", nodeOpts{})
+	logsOnFailure(t, a, b)
+	id = fc.start(t, a)
+	msg = migrateFails(t, a, id, b.url)
+	if !a.exited(10 * time.Second) {
+		t.Fatalf("source did not kill itself at %s:\n%s", fault, a.log())
+	}
+	return a, b, id, msg
+}
+
 // e. The source dies right after the destination acknowledged the commit:
 // the destination runs it to the end; the restarted source redirects.
 func (fc *faultCase) sourceKilledAfterCommit(t *testing.T) {
-	a := startNode(t, "a", nodeOpts{env: []string{"ROAM_FAULT=source-after-commit"}})
-	b := startNode(t, "b", nodeOpts{})
-	logsOnFailure(t, a, b)
-	id := fc.start(t, a)
-
-	msg := migrateFails(t, a, id, b.url)
+	a, b, id, msg := fc.sourceDiesAt(t, "source-after-commit")
 	wantMessage(t, "migrate (source died)", msg, nil, sourceLost...)
-	if !a.exited(10 * time.Second) {
-		t.Fatalf("source did not kill itself at source-after-commit:\n%s", a.log())
-	}
 	wantStatus(t, b, id, "running")
 	a.o.env = nil
 	a.start(t)
@@ -249,15 +240,7 @@ func (fc *faultCase) sourceKilledAfterCommit(t *testing.T) {
 // instance and runs it on) before the source comes back. The restarted
 // source still must redirect to the destination, which runs the only copy.
 func (fc *faultCase) bothRestartAfterCommit(t *testing.T) {
-	a := startNode(t, "a", nodeOpts{env: []string{"ROAM_FAULT=source-after-commit"}})
-	b := startNode(t, "b", nodeOpts{})
-	logsOnFailure(t, a, b)
-	id := fc.start(t, a)
-
-	migrateFails(t, a, id, b.url)
-	if !a.exited(10 * time.Second) {
-		t.Fatalf("source did not kill itself at source-after-commit:\n%s", a.log())
-	}
+	a, b, id, _ := fc.sourceDiesAt(t, "source-after-commit")
 	wantStatus(t, b, id, "running")
 	b.term()
 	b.start(t)
