@@ -37,3 +37,25 @@ func TestHostileNameSectionRuns(t *testing.T) {
 		in.Close(context.Background())
 	}
 }
+
+// A function body with an out-of-range type index made wazero v1.12.0's
+// validator panic (found by FuzzInstrument); the engine reports an invalid
+// module instead, in both modes.
+func TestModuleThatPanicsWazeroIsRefused(t *testing.T) {
+	mod := []byte("\x00asm\x01\x00\x00\x00\x01\x17\x03`\x04||||\x01|`\x03|||\x01|`\x03}}}\x01}\x03\x04\x03\x0000" +
+		"\a\"\x03\b00000000\x00\x00\b00000001\x00\x01\b00000002\x00\x02\n%\x03\r\x00A0A0x\x10\x02A0XX\v" +
+		"\n\x000000\xa200X\v\n\x000000\x9400X\v")
+	for _, migratable := range []bool{false, true} {
+		rt, err := NewRuntime(Config{CacheDir: t.TempDir(), NoCache: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := rt.Load("bad.wasm", mod, migratable)
+		if err == nil {
+			_, err = rt.Start(context.Background(), m, wasi.Config{Args: []string{"bad.wasm"}})
+		}
+		if err == nil {
+			t.Errorf("migratable=%v: an invalid module loaded and started", migratable)
+		}
+	}
+}

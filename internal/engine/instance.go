@@ -110,9 +110,9 @@ func (in *Instance) setup(ctx context.Context) error {
 			return err
 		}
 	}
-	compiled, err := in.wz.CompileModule(ctx, in.mod.code)
+	compiled, err := compile(ctx, in.wz, in.mod)
 	if err != nil {
-		return fmt.Errorf("compile %s: %w", in.mod.Name, err)
+		return err
 	}
 	in.inst, err = in.wz.InstantiateModule(in.withGuestMemory(ctx), compiled, wazero.NewModuleConfig().WithName("").WithStartFunctions())
 	if err != nil {

@@ -192,8 +192,21 @@ func writeFileAtomic(path string, b []byte) error {
 func (r *Runtime) Compile(ctx context.Context, m *Module) error {
 	wz := wazero.NewRuntimeWithConfig(ctx, r.wazeroConfig())
 	defer wz.Close(ctx)
-	if _, err := wz.CompileModule(ctx, m.code); err != nil {
-		return fmt.Errorf("compile %s: %w", m.Name, err)
+	_, err := compile(ctx, wz, m)
+	return err
+}
+
+// compile compiles m's code on wz. wazero v1.12.0's validator panics on some
+// invalid modules (an out-of-range type index in a function body, found by
+// FuzzInstrument); such a module gets an error like any other invalid one.
+func compile(ctx context.Context, wz wazero.Runtime, m *Module) (c wazero.CompiledModule, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			c, err = nil, fmt.Errorf("compile %s: invalid module (wazero: %v)", m.Name, r)
+		}
+	}()
+	if c, err = wz.CompileModule(ctx, m.code); err != nil {
+		return nil, fmt.Errorf("compile %s: %w", m.Name, err)
 	}
-	return nil
+	return c, nil
 }
