@@ -5,7 +5,7 @@
 // one, and prints tables and a summary to paste into a README. It asserts
 // nothing: numbers are reported, never tested.
 //
-// Usage: go run ./bench [-quick] [-only cost,pause,capture,instrument,startup,migrate]
+// Usage: go run ./bench [-quick] [-only cost,pause,capture,instrument,startup,migrate,stall]
 //
 // See bench/README.md for what each figure means.
 package main
@@ -44,6 +44,7 @@ var sections = []section{
 	{"instrument", benchInstrument},
 	{"startup", benchStartup},
 	{"migrate", benchMigrate},
+	{"stall", benchStall},
 }
 
 func main() {

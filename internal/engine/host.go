@@ -3,6 +3,8 @@ package engine
 import (
 	"context"
 	"fmt"
+	"runtime"
+	"time"
 
 	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/sys"
@@ -108,20 +110,69 @@ func (in *Instance) instantiateRoam(ctx context.Context) error {
 	return err
 }
 
-// poll is the interpreter's pause check: the request arrives through an
-// atomic flag, never by writing the global from another goroutine.
+// poll is the pause check. The interpreter calls it at every poll, and the
+// request arrives through an atomic flag, never by writing the global from
+// another goroutine. Compiled code calls it when its tick global runs out:
+// this call is the guest's only way back into Go, so the tick is refilled
+// to come back about every pollPeriod, which bounds how long a spinning
+// guest can hold up a stop-the-world of the Go runtime.
 func (in *Instance) poll(_ context.Context, _ api.Module, stack []uint64) {
 	if in.skipPoll {
 		in.skipPoll = false
 		stack[0] = uint64(in.state)
 		return
 	}
-	if in.pauseFlag.Load() && in.state == transform.StateRunning {
-		in.mu.Lock()
+	if in.tickG == nil {
+		if in.pauseFlag.Load() && in.state == transform.StateRunning {
+			in.mu.Lock()
+			in.setStateLocked(transform.StateUnwinding)
+			in.mu.Unlock()
+		}
+		stack[0] = uint64(in.state)
+		return
+	}
+	in.mu.Lock()
+	refilled := false
+	switch {
+	case in.state != transform.StateRunning:
+	case in.pauseReq:
 		in.setStateLocked(transform.StateUnwinding)
-		in.mu.Unlock()
+	default:
+		in.refillLocked()
+		refilled = true
 	}
 	stack[0] = uint64(in.state)
+	in.mu.Unlock()
+	if refilled {
+		// Let other goroutines have this P: the scheduler could only take
+		// it back from compiled code after a 10 ms time slice.
+		runtime.Gosched()
+		in.lastPoll = time.Now() // the guest's time only
+	}
+}
+
+// Tick budgets of compiled code: the refill aims at one roam.poll call
+// per pollPeriod, whatever the loop's speed.
+const (
+	pollPeriod    = 100 * time.Microsecond
+	initialBudget = 1 << 10
+	maxBudget     = 1 << 16
+)
+
+// refillLocked sets the tick global to a budget that doubles while polls
+// come faster than pollPeriod/2 and scales down at once when they come
+// slower than 2*pollPeriod (a blocking call in between also counts as
+// slow; the budget grows back within a few periods).
+func (in *Instance) refillLocked() {
+	if !in.lastPoll.IsZero() {
+		switch el := time.Since(in.lastPoll); {
+		case el < pollPeriod/2:
+			in.budget = min(2*in.budget, maxBudget)
+		case el > 2*pollPeriod:
+			in.budget = max(int32(int64(in.budget)*int64(pollPeriod)/int64(el)), 1)
+		}
+	}
+	in.tickG.Set(uint64(in.budget))
 }
 
 // unwind closes the frame whose values were just pushed. The first frame of
@@ -130,8 +181,11 @@ func (in *Instance) poll(_ context.Context, _ api.Module, stack []uint64) {
 func (in *Instance) unwind(_ context.Context, _ api.Module, stack []uint64) {
 	fn, site, kind := uint32(stack[0]), uint32(stack[1]), uint32(stack[2])
 	mode := uint32(0)
-	if len(in.frames) == 0 && (kind == transform.KindCall || (kind == transform.KindImport && !in.recall)) {
-		mode = 1
+	if len(in.frames) == 0 {
+		if kind == transform.KindCall || (kind == transform.KindImport && !in.recall) {
+			mode = 1
+		}
+		in.recall = false // consumed: a later pause must not call a completed import again
 	}
 	in.frames = append(in.frames, snapshot.Frame{Func: fn, Site: 2*site + mode, Values: in.pending})
 	in.pending = nil
@@ -185,9 +239,7 @@ func (in *Instance) rewound(_ context.Context, _ api.Module, _ []uint64) {
 
 // rewoundLoop ends a rewind that goes back to a loop header, whose poll
 // runs again. A pause already pending must not fire at that same poll, or
-// the instance would stop where it started: on the interpreter the next
-// poll is skipped; on the compiler the pause is re-applied from another
-// goroutine, which the guest outruns past the poll.
+// the instance would stop where it started: that next poll is skipped.
 func (in *Instance) rewoundLoop(_ context.Context, _ api.Module, _ []uint64) {
 	in.endRewind(true)
 }
@@ -206,12 +258,9 @@ func (in *Instance) endRewind(loop bool) {
 		in.setStateLocked(transform.StateRunning)
 	case !loop:
 		in.setStateLocked(transform.StateUnwinding)
-	case in.rt.pollImport():
-		in.setStateLocked(transform.StateRunning)
-		in.skipPoll = true
 	default:
 		in.setStateLocked(transform.StateRunning)
-		go in.Pause()
+		in.skipPoll = true // the tick global is 0: the poll after next unwinds
 	}
 }
 

@@ -56,9 +56,12 @@ type Instance struct {
 	pauseTimer *time.Timer
 	running    bool
 	pauseFlag  atomic.Bool
-	skipPoll   bool   // interpreter: the next poll ignores a pending pause (see rewoundLoop)
+	skipPoll   bool   // the next poll ignores a pending pause (see rewoundLoop)
 	state      uint32 // last value written to the state global (runner's view)
 	stateG     api.MutableGlobal
+	tickG      api.MutableGlobal // compiler only: polls left before compiled code calls roam.poll
+	budget     int32             // the tick global's refill, adapted to pollPeriod
+	lastPoll   time.Time
 
 	pending     []snapshot.Value // values of the frame being unwound
 	frames      []snapshot.Frame // unwound frames, innermost first until Run returns
@@ -120,8 +123,12 @@ func (in *Instance) setup(ctx context.Context) error {
 	}
 	if in.mod.Migratable {
 		in.stateG, _ = in.inst.ExportedGlobal(transform.ExportState).(api.MutableGlobal)
-		if in.stateG == nil {
-			return fmt.Errorf("instrumented module has no %s export", transform.ExportState)
+		tick, _ := in.inst.ExportedGlobal(transform.ExportTick).(api.MutableGlobal)
+		if in.stateG == nil || tick == nil {
+			return fmt.Errorf("instrumented module has no %s or %s export", transform.ExportState, transform.ExportTick)
+		}
+		if !in.rt.pollImport() {
+			in.tickG, in.budget = tick, initialBudget
 		}
 	}
 	return in.planEntries()
@@ -147,10 +154,14 @@ func (in *Instance) planEntries() error {
 // Close frees the instance.
 func (in *Instance) Close(ctx context.Context) error { return in.wz.Close(ctx) }
 
-// setStateLocked writes the state global; in.mu must be held.
+// setStateLocked writes the state global; in.mu must be held. Compiled
+// code reads it at its next poll, which zeroing the tick global hurries.
 func (in *Instance) setStateLocked(s uint32) {
 	in.state = s
 	in.stateG.Set(uint64(s))
+	if in.tickG != nil && s != transform.StateRunning {
+		in.tickG.Set(0)
+	}
 }
 
 func (in *Instance) setRunning(running bool) {

@@ -14,6 +14,7 @@ type transformer struct {
 	hostBase         uint32 // index of the first roam import
 	shift            uint32 // how far defined functions moved
 	stateGlobal      uint32
+	tickGlobal       uint32
 	names            map[uint32]string
 	an               analysis
 	spCalls          map[string]bool // signatures whose indirect calls may unwind

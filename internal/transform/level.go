@@ -129,7 +129,7 @@ func (f *fnT) emitPrologue(chain []*scope) {
 	lv := chain[len(chain)-1].lv
 	pt := f.blockType(lv.params, lv.params)
 	if lv.headerSP >= 0 {
-		f.emitPoll()
+		f.emitPoll(pt)
 		f.open(wasm.OpIf, pt)
 	}
 	f.emit(wasm.Instr{Op: wasm.OpGlobalGet, Imm: uint64(f.t.stateGlobal)}, i32const(StateRewinding), wasm.Instr{Op: wasm.OpI32Eq})
@@ -145,16 +145,34 @@ func (f *fnT) emitPrologue(chain []*scope) {
 		f.emit(wasm.Instr{Op: wasm.OpElse})
 		f.emitUnwind(lv.params, lv.headerSP, KindLoop)
 		f.close()
+		if !f.t.opts.PollImport {
+			f.close()
+		}
 	}
 	f.close()
 }
 
-func (f *fnT) emitPoll() {
+// emitPoll leaves the state on the stack, for an if of type pt to test. On
+// the interpreter the roam.poll import reads it every time. Compiled code
+// counts down the tick global and calls roam.poll only when it runs out (or
+// when the host zeroes it to hurry a pause): the call is where Go gets a
+// safe point, since compiled guest code cannot be preempted and would
+// otherwise stall every stop-the-world of the process. That opens an if
+// that emitPrologue closes.
+func (f *fnT) emitPoll(pt wasm.BlockType) {
+	poll := f.callHost("poll")
 	if f.t.opts.PollImport {
-		f.emit(wasm.Instr{Op: wasm.OpCall, Imm: uint64(f.t.hostFunc("poll"))})
+		f.emit(poll)
 		return
 	}
-	f.emit(wasm.Instr{Op: wasm.OpGlobalGet, Imm: uint64(f.t.stateGlobal)})
+	tick := uint64(f.t.tickGlobal)
+	f.emit(
+		wasm.Instr{Op: wasm.OpGlobalGet, Imm: tick}, i32const(1), wasm.Instr{Op: wasm.OpI32Sub},
+		wasm.Instr{Op: wasm.OpGlobalSet, Imm: tick},
+		wasm.Instr{Op: wasm.OpGlobalGet, Imm: tick}, i32const(0), wasm.Instr{Op: wasm.OpI32LeS},
+	)
+	f.open(wasm.OpIf, pt)
+	f.emit(poll)
 }
 
 func (f *fnT) emitRestoreLocals() {

@@ -21,8 +21,9 @@ import (
 // resume refuses a snapshot taken with another one.
 //
 // History: 1 (2026-11-26) first scheme; 2 (2026-11-26) integer remainders
-// rewritten as divisions (avoidRemainders).
-const Version = 2
+// rewritten as divisions (avoidRemainders); 3 (2026-12-04) compiled code
+// polls through roam.poll when the tick global runs out (emitPoll).
+const Version = 3
 
 // HostModule is the import module of the functions the instrumented code calls.
 const HostModule = "roam"
@@ -30,6 +31,7 @@ const HostModule = "roam"
 // Names of the exports the transform adds.
 const (
 	ExportState = "roam.state" // i32 global: 0 running, 1 unwinding, 2 rewinding
+	ExportTick  = "roam.tick"  // i32 global: compiled code calls roam.poll when its count down reaches 0
 	ExportStart = "roam.start" // the module's start function, taken out of the start section
 	ExportData  = "roam.data_drop"
 	ExportElem  = "roam.elem_drop"

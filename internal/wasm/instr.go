@@ -49,6 +49,7 @@ const (
 	OpI32Eqz             Opcode = 0x45
 	OpI32Eq              Opcode = 0x46
 	OpI32Ne              Opcode = 0x47
+	OpI32LeS             Opcode = 0x4C
 	OpI32Sub             Opcode = 0x6B
 	OpRefNull            Opcode = 0xD0
 	OpRefIsNull          Opcode = 0xD1
