@@ -239,7 +239,7 @@ func (in *Instance) rewound(_ context.Context, _ api.Module, _ []uint64) {
 
 // rewoundLoop ends a rewind that goes back to a loop header, whose poll
 // runs again. A pause already pending must not fire at that same poll, or
-// the instance would stop where it started: that next poll is skipped.
+// the instance would stop where it started: that poll is skipped.
 func (in *Instance) rewoundLoop(_ context.Context, _ api.Module, _ []uint64) {
 	in.endRewind(true)
 }
@@ -260,7 +260,13 @@ func (in *Instance) endRewind(loop bool) {
 		in.setStateLocked(transform.StateUnwinding)
 	default:
 		in.setStateLocked(transform.StateRunning)
-		in.skipPoll = true // the tick global is 0: the poll after next unwinds
+		in.skipPoll = true
+		if in.tickG != nil {
+			// Compiled code: the pending pause lands when this count runs
+			// out, as a request made now would (the interpreter's lands at
+			// the poll after next).
+			in.tickG.Set(uint64(in.budget))
+		}
 	}
 }
 

@@ -129,7 +129,7 @@ func (f *fnT) emitPrologue(chain []*scope) {
 	lv := chain[len(chain)-1].lv
 	pt := f.blockType(lv.params, lv.params)
 	if lv.headerSP >= 0 {
-		f.emitPoll(pt)
+		f.emitPoll(pt, lv.loop)
 		f.open(wasm.OpIf, pt)
 	}
 	f.emit(wasm.Instr{Op: wasm.OpGlobalGet, Imm: uint64(f.t.stateGlobal)}, i32const(StateRewinding), wasm.Instr{Op: wasm.OpI32Eq})
@@ -154,25 +154,34 @@ func (f *fnT) emitPrologue(chain []*scope) {
 
 // emitPoll leaves the state on the stack, for an if of type pt to test. On
 // the interpreter the roam.poll import reads it every time. Compiled code
-// counts down the tick global and calls roam.poll only when it runs out (or
-// when the host zeroes it to hurry a pause): the call is where Go gets a
-// safe point, since compiled guest code cannot be preempted and would
-// otherwise stall every stop-the-world of the process. That opens an if
-// that emitPrologue closes.
-func (f *fnT) emitPoll(pt wasm.BlockType) {
+// counts polls down and calls roam.poll only when the count runs out: that
+// call is where Go gets a safe point, since compiled guest code cannot be
+// preempted and would otherwise stall every stop-the-world of the process.
+// Loop headers count in a local (a register), loaded from the tick global
+// at the function's entry and after each call; the entry of a recursive
+// function counts in the global itself, since a local starts again with
+// each call. The host refills the global on each call, and zeroes it to
+// hurry a pause. Compiled code opens an if that emitPrologue closes.
+func (f *fnT) emitPoll(pt wasm.BlockType, loop bool) {
 	poll := f.callHost("poll")
 	if f.t.opts.PollImport {
 		f.emit(poll)
 		return
 	}
-	tick := uint64(f.t.tickGlobal)
-	f.emit(
-		wasm.Instr{Op: wasm.OpGlobalGet, Imm: tick}, i32const(1), wasm.Instr{Op: wasm.OpI32Sub},
-		wasm.Instr{Op: wasm.OpGlobalSet, Imm: tick},
-		wasm.Instr{Op: wasm.OpGlobalGet, Imm: tick}, i32const(0), wasm.Instr{Op: wasm.OpI32LeS},
-	)
+	tick, count := wasm.Instr{Op: wasm.OpGlobalGet, Imm: uint64(f.t.tickGlobal)}, uint64(f.countdown)
+	if loop {
+		f.emit(wasm.Instr{Op: wasm.OpLocalGet, Imm: count}, i32const(1), wasm.Instr{Op: wasm.OpI32Sub},
+			wasm.Instr{Op: wasm.OpLocalTee, Imm: count})
+	} else {
+		f.emit(tick, i32const(1), wasm.Instr{Op: wasm.OpI32Sub},
+			wasm.Instr{Op: wasm.OpGlobalSet, Imm: uint64(f.t.tickGlobal)}, tick)
+	}
+	f.emit(i32const(0), wasm.Instr{Op: wasm.OpI32LeS})
 	f.open(wasm.OpIf, pt)
 	f.emit(poll)
+	if loop {
+		f.emit(tick, wasm.Instr{Op: wasm.OpLocalSet, Imm: count})
+	}
 }
 
 func (f *fnT) emitRestoreLocals() {
