@@ -8,6 +8,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"path"
 	"runtime"
 	"strconv"
 	"strings"
@@ -50,13 +51,31 @@ func (n *Node) Handler() http.Handler {
 	api.HandleFunc("POST /v1/migrations/{mid}/commit", n.migrationStep)
 	api.HandleFunc("POST /v1/migrations/{mid}/abort", n.migrationStep)
 	api.HandleFunc("GET /v1/migrations/{mid}", func(w http.ResponseWriter, r *http.Request) {
+		if err := checkMigrationID(r.PathValue("mid")); err != nil {
+			writeError(w, err)
+			return
+		}
 		writeJSON(w, http.StatusOK, map[string]string{"outcome": n.outcome(r.PathValue("mid"))})
 	})
 	api.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, apiErrorf(codeNotFound, "no such endpoint: %s %s", r.Method, r.URL.Path))
 	})
 	mux.Handle("/", n.authorized(api))
-	return mux
+	return cleanPaths(mux)
+}
+
+// cleanPaths refuses a path with dot segments or empty segments (after
+// unescaping, so %2e%2e counts) instead of redirecting it to a cleaned
+// path as ServeMux would: the API names nothing that way.
+func cleanPaths(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := r.URL.Path
+		if p == "" || p[0] != '/' || path.Clean(p) != strings.TrimSuffix(p, "/") && p != "/" {
+			writeError(w, apiErrorf(codeBadRequest, "path %q: want a clean path, without . or .. or // segments", p))
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 func (n *Node) healthz(w http.ResponseWriter, r *http.Request) {
@@ -79,6 +98,10 @@ func (n *Node) authorized(h http.Handler) http.Handler {
 // redirect to the same path on its new node.
 func (n *Node) held(h func(http.ResponseWriter, *http.Request, *instance)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
+		if err := checkInstanceID(r.PathValue("id")); err != nil {
+			writeError(w, err)
+			return
+		}
 		in, ok := n.instance(r.PathValue("id"))
 		if !ok {
 			writeError(w, apiErrorf(codeNotFound, "instance %s not found on node %s", r.PathValue("id"), n.cfg.Name))
@@ -329,6 +352,10 @@ func (n *Node) beginMigration(w http.ResponseWriter, r *http.Request) {
 
 func (n *Node) migrationStep(w http.ResponseWriter, r *http.Request) {
 	mid := r.PathValue("mid")
+	if err := checkMigrationID(mid); err != nil {
+		writeError(w, err)
+		return
+	}
 	var err error
 	r.Body = http.MaxBytesReader(w, r.Body, 5<<30)
 	switch r.URL.Path[strings.LastIndexByte(r.URL.Path, '/')+1:] {

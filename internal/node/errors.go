@@ -12,6 +12,7 @@ import (
 // The API's error codes are the client package's (docs/api.md).
 const (
 	codeBadRequest      = client.CodeBadRequest
+	codeInvalidID       = client.CodeInvalidID
 	codeUnauthorized    = client.CodeUnauthorized
 	codeNotFound        = client.CodeNotFound
 	codeModuleNotFound  = client.CodeModuleNotFound

@@ -50,6 +50,12 @@ func (n *Node) begin(ctx context.Context, req beginRequest) error {
 	if req.Migration == "" || req.Source == "" || rec.ID == "" || rec.Epoch == 0 {
 		return apiErrorf(codeBadRequest, "a migration needs an id, a source and an instance with an epoch")
 	}
+	if err := checkMigrationID(req.Migration); err != nil {
+		return err
+	}
+	if err := checkInstanceID(rec.ID); err != nil {
+		return err
+	}
 	if err := n.replaceStale(rec.ID); err != nil {
 		return err
 	}

@@ -18,7 +18,10 @@ import (
 	"time"
 )
 
-const testToken = "test-token"
+const (
+	testToken     = "test-token"
+	testPeerToken = "test-token" // until peers have their own
+)
 
 // testNode is a node agent serving on a loopback port, as in production.
 type testNode struct {
