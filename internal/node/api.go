@@ -6,6 +6,7 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"path"
@@ -82,12 +83,33 @@ func (n *Node) healthz(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, client.Health{Status: "ok", Name: n.cfg.Name, Arch: runtime.GOARCH, Engine: string(n.rt.Kind())})
 }
 
-// authorized requires the pool token, compared in constant time.
+// authorized requires the token of the endpoint's callers, compared in
+// constant time: the client token on the client API, the peer token on
+// the node-to-node protocol (/v1/migrations...), and either to read a
+// module, which a destination fetches from its source by digest.
 func (n *Node) authorized(h http.Handler) http.Handler {
-	want := []byte("Bearer " + n.cfg.Token)
+	client, peer := []byte("Bearer "+n.cfg.Token), []byte("Bearer "+n.cfg.PeerToken)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), want) != 1 {
-			writeError(w, apiErrorf(codeUnauthorized, "missing or wrong token (Authorization: Bearer TOKEN)"))
+		got := []byte(r.Header.Get("Authorization"))
+		isClient := subtle.ConstantTimeCompare(got, client) == 1
+		isPeer := subtle.ConstantTimeCompare(got, peer) == 1
+		var err error
+		switch {
+		case r.URL.Path == "/v1/migrations" || strings.HasPrefix(r.URL.Path, "/v1/migrations/"):
+			if !isPeer {
+				err = apiErrorf(codeUnauthorized, "missing or wrong peer token: %s %s is between nodes and takes the pool's peer token (--peer-token-file or ROAM_PEER_TOKEN, the same on every node), not the client token", r.Method, r.URL.Path)
+			}
+		case (r.Method == http.MethodGet || r.Method == http.MethodHead) && strings.HasPrefix(r.URL.Path, "/v1/modules/"):
+			if !isClient && !isPeer {
+				err = apiErrorf(codeUnauthorized, "missing or wrong token (Authorization: Bearer TOKEN)")
+			}
+		case isPeer:
+			err = apiErrorf(codeUnauthorized, "the peer token is for calls between nodes; %s %s takes the client token (--token-file or ROAM_TOKEN)", r.Method, r.URL.Path)
+		case !isClient:
+			err = apiErrorf(codeUnauthorized, "missing or wrong token (Authorization: Bearer TOKEN)")
+		}
+		if err != nil {
+			writeError(w, err)
 			return
 		}
 		h.ServeHTTP(w, r)
@@ -108,14 +130,21 @@ func (n *Node) held(h func(http.ResponseWriter, *http.Request, *instance)) http.
 			return
 		}
 		if rec := in.snapshotRecord(); rec.Status == statusMoved {
-			redirect(w, r, rec.MovedTo)
+			n.redirect(w, r, rec.MovedTo)
 			return
 		}
 		h(w, r, in)
 	}
 }
 
-func redirect(w http.ResponseWriter, r *http.Request, to string) {
+// redirect sends the caller on to the node an instance moved to: always a
+// member, since a node migrates to members only; one that left the pool
+// since is not vouched for.
+func (n *Node) redirect(w http.ResponseWriter, r *http.Request, to string) {
+	if !n.members.has(to) {
+		writeError(w, notAPeer(to, fmt.Sprintf("instance %s moved to", r.PathValue("id"))))
+		return
+	}
 	loc := to + r.URL.Path
 	if r.URL.RawQuery != "" {
 		loc += "?" + r.URL.RawQuery
@@ -206,7 +235,7 @@ func (n *Node) waitInstance(w http.ResponseWriter, r *http.Request, in *instance
 		return // the client left
 	}
 	if v.Status == statusMoved {
-		redirect(w, r, v.MovedTo)
+		n.redirect(w, r, v.MovedTo)
 		return
 	}
 	writeJSON(w, http.StatusOK, v)
@@ -317,6 +346,12 @@ func (n *Node) migrateInstance(w http.ResponseWriter, r *http.Request, in *insta
 	}
 	if !strings.HasPrefix(req.To, "http://") && !strings.HasPrefix(req.To, "https://") {
 		writeError(w, apiErrorf(codeBadRequest, "to %q: want the destination node's URL (http://HOST:PORT)", req.To))
+		return
+	}
+	// Before anything goes out: the destination gets the instance and
+	// the peer token, so it must be one of the pool's nodes.
+	if !n.members.has(req.To) {
+		writeError(w, notAPeer(req.To, "destination"))
 		return
 	}
 	w.Header().Set("Content-Type", "application/x-ndjson")

@@ -14,6 +14,7 @@ const (
 	codeBadRequest      = client.CodeBadRequest
 	codeInvalidID       = client.CodeInvalidID
 	codeUnauthorized    = client.CodeUnauthorized
+	codeNotAPeer        = client.CodeNotAPeer
 	codeNotFound        = client.CodeNotFound
 	codeModuleNotFound  = client.CodeModuleNotFound
 	codeConflict        = client.CodeConflict

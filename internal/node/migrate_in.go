@@ -56,6 +56,10 @@ func (n *Node) begin(ctx context.Context, req beginRequest) error {
 	if err := checkInstanceID(rec.ID); err != nil {
 		return err
 	}
+	// The source is called back (module, outcome) with the peer token.
+	if !n.members.has(req.Source) {
+		return notAPeer(req.Source, "source")
+	}
 	if err := n.replaceStale(rec.ID); err != nil {
 		return err
 	}

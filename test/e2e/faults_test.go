@@ -540,12 +540,18 @@ func containsAny(s string, subs ...string) bool {
 var rawHTTP = &http.Client{Timeout: 10 * time.Second,
 	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 
+// apiDo calls a node with the client token, or with the peer token on the
+// node-to-node endpoints.
 func apiDo(method, u string, body []byte) (int, http.Header, []byte, error) {
 	req, err := http.NewRequest(method, u, bytes.NewReader(body))
 	if err != nil {
 		return 0, nil, nil, err
 	}
-	req.Header.Set("Authorization", "Bearer "+poolToken)
+	token := poolToken
+	if strings.Contains(u, "/v1/migrations") {
+		token = peerToken
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
@@ -710,7 +716,7 @@ func migrationMarkers(t *testing.T, n *nodeProc) []string {
 // each answer's status line and body.
 func concurrentPosts(t *testing.T, addr, path string, n int) []string {
 	t.Helper()
-	req := "POST " + path + " HTTP/1.1\r\nHost: " + addr + "\r\nAuthorization: Bearer " + poolToken +
+	req := "POST " + path + " HTTP/1.1\r\nHost: " + addr + "\r\nAuthorization: Bearer " + peerToken +
 		"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
 	conns := make([]net.Conn, n)
 	for i := range conns {
@@ -779,6 +785,7 @@ func newTCPProxy(t *testing.T, target string) *tcpProxy {
 		t.Fatal(err)
 	}
 	p := &tcpProxy{url: "http://" + ln.Addr().String(), target: target}
+	joinPool(t, p.url) // nodes migrate through it
 	t.Cleanup(func() { ln.Close() })
 	go func() {
 		for {
@@ -938,6 +945,7 @@ func newFlipProxy(t *testing.T, target, suffix, where string) *flipProxy {
 		t.Fatal(err)
 	}
 	p := &flipProxy{url: "http://" + ln.Addr().String(), suffix: suffix, where: where}
+	joinPool(t, p.url) // nodes migrate through it
 	rp := &httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) { r.SetURL(to) }, FlushInterval: -1}
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasPrefix(r.URL.Path, "/v1/migrations/") && strings.HasSuffix(r.URL.Path, p.suffix) {

@@ -260,6 +260,7 @@ func newSlowDestination(t *testing.T, hold time.Duration) *slowDestination {
 		}
 	}))
 	t.Cleanup(d.Close)
+	joinPool(t, d.URL) // a member, as a real destination would be
 	return d
 }
 
