@@ -36,7 +36,7 @@ type Config struct {
 	// to no other (membership.go). The file is read again when it changes.
 	Peers     []string
 	PeersFile string
-	Engine engine.Kind
+	Engine    engine.Kind
 
 	TLSCert, TLSKey string // serve HTTPS with this pair
 	TLSCA           string // CA that peers' certificates chain to
