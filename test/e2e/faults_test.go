@@ -382,6 +382,7 @@ func (fc *faultCase) destinationDown(t *testing.T) {
 	a := startNode(t, "a", nodeOpts{})
 	logsOnFailure(t, a)
 	down := "http://" + freePort(t)
+	joinPool(t, down) // a member that is down, not a stranger
 	id := fc.start(t, a)
 	msg := migrateFails(t, a, id, down)
 	wantMessage(t, "migrate", msg, []string{"cannot reach", "still runs on the source"}, "cannot reach")
