@@ -103,9 +103,9 @@ func (s *streams) runNode(ctx context.Context, cfg node.Config, tokenFile, peerT
 	}
 	switch {
 	case created:
-		fmt.Fprintf(s.stderr, "roam node: new pool token written to %s\n", where)
+		fmt.Fprintf(s.stderr, "roam node: new client token written to %s\n", where)
 	case where != "ROAM_TOKEN":
-		fmt.Fprintf(s.stderr, "roam node: pool token read from %s\n", where)
+		fmt.Fprintf(s.stderr, "roam node: client token read from %s\n", where)
 	}
 	if peerCreated {
 		fmt.Fprintf(s.stderr, "roam node: new peer token written to %s; give every node of the pool the same one (--peer-token-file) to migrate between them\n", peerWhere)
