@@ -368,13 +368,20 @@ type nodeProc struct {
 
 // startNode runs `roam node` on a free loopback port with its own data
 // directory and the pool token, and reads its URL from its first stdout
-// line.
+// line. The nodes whose directories share a parent are one pool: a peers
+// file there that each joins, and a peer token made from the pool token.
 func startNode(ctx context.Context, bin, dir, name, token string) (*nodeProc, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(bin, "node", "--data", dir, "--listen", "127.0.0.1:0", "--name", name)
-	cmd.Env = append(os.Environ(), "ROAM_TOKEN="+token)
+	peers := filepath.Join(filepath.Dir(dir), "peers")
+	pf, err := os.OpenFile(peers, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	defer pf.Close()
+	cmd := exec.Command(bin, "node", "--data", dir, "--listen", "127.0.0.1:0", "--name", name, "--peers-file", peers)
+	cmd.Env = append(os.Environ(), "ROAM_TOKEN="+token, "ROAM_PEER_TOKEN=peer-"+token, "ROAM_PEERS=")
 	p := &nodeProc{cmd: cmd, logs: &syncBuffer{}, done: make(chan struct{})}
 	cmd.Stderr = p.logs
 	stdout, err := cmd.StdoutPipe()
@@ -402,6 +409,10 @@ func startNode(ctx context.Context, bin, dir, name, token string) (*nodeProc, er
 	if !strings.HasPrefix(p.url, "http") {
 		p.stop()
 		return nil, fmt.Errorf("roam node %s printed no URL (stderr: %s)", name, p.logs.String())
+	}
+	if _, err := fmt.Fprintln(pf, p.url); err != nil {
+		p.stop()
+		return nil, err
 	}
 	if p.c, err = client.New(p.url, token); err != nil {
 		p.stop()

@@ -12,6 +12,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -28,10 +29,19 @@ import (
 const maxHops = 8
 
 // Client calls one node. It is safe for concurrent use.
+//
+// A call to an instance that moved is redirected to the node that holds it
+// now, and the Client follows with its token. To another origin (scheme,
+// host and port) it does so only if the origin is trusted: listed among
+// the peers of the node that redirected (the "peers" of its GET /v1/node,
+// asked at each such redirect), or given with WithTrustedOrigins. A
+// redirect to any other origin fails with an error and the token is not
+// sent there.
 type Client struct {
-	base  *url.URL
-	token string
-	http  *http.Client
+	base    *url.URL
+	token   string
+	http    *http.Client
+	trusted []string // origins, normalised
 }
 
 // Option configures a Client.
@@ -44,6 +54,19 @@ func WithHTTPClient(h *http.Client) Option {
 		cp := *h
 		cp.CheckRedirect = noRedirect
 		c.http = &cp
+	}
+}
+
+// WithTrustedOrigins makes the Client follow redirects to these nodes
+// (base URLs; only their scheme, host and port count) with its token, in
+// addition to the peers the redirecting node lists.
+func WithTrustedOrigins(urls ...string) Option {
+	return func(c *Client) {
+		for _, s := range urls {
+			if u, err := parseURL(s); err == nil {
+				c.trusted = append(c.trusted, origin(u))
+			}
+		}
 	}
 }
 
@@ -131,7 +154,11 @@ func (c *Client) do(ctx context.Context, r request) (*http.Response, error) {
 		if !isRedirect(resp.StatusCode) {
 			return checkStatus(resp)
 		}
+		from := u
 		if u, err = next(u, resp); err != nil {
+			return nil, err
+		}
+		if err := c.checkTrust(ctx, from, u, r.path); err != nil {
 			return nil, err
 		}
 		if err := checkHops(visited, u); err != nil {
@@ -179,6 +206,47 @@ func next(u *url.URL, resp *http.Response) (*url.URL, error) {
 		return nil, fmt.Errorf("%s: refusing redirect from https to %s", u.Redacted(), to.Redacted())
 	}
 	return to, nil
+}
+
+// origin is a URL's scheme://host:port, lower case, with the scheme's
+// default port made explicit (as nodes list their peers).
+func origin(u *url.URL) string {
+	port := u.Port()
+	if port == "" {
+		port = map[string]string{"http": "80", "https": "443"}[strings.ToLower(u.Scheme)]
+	}
+	return strings.ToLower(u.Scheme) + "://" + net.JoinHostPort(strings.ToLower(u.Hostname()), port)
+}
+
+// checkTrust lets a redirect from one node to another origin go on with
+// the token only if that origin is trusted (see Client): the node that
+// redirected, which the token already went to, vouches for its peers.
+func (c *Client) checkTrust(ctx context.Context, from, to *url.URL, path string) error {
+	dest := origin(to)
+	if dest == origin(from) || slices.Contains(c.trusted, dest) {
+		return nil
+	}
+	base := *from
+	base.Path, base.RawPath = strings.TrimSuffix(from.Path, path), ""
+	base.RawQuery = ""
+	resp, err := c.send(ctx, request{method: http.MethodGet, path: "/v1/node"}, base.JoinPath("v1", "node"))
+	if err == nil {
+		resp, err = checkStatus(resp)
+	}
+	var n Node
+	if err == nil {
+		err = json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&n)
+		drain(resp)
+	}
+	if err != nil {
+		return fmt.Errorf("%s redirected to %s; asking it for its peers before sending the token there: %w", origin(from), dest, err)
+	}
+	for _, p := range n.Peers {
+		if pu, err := parseURL(p); err == nil && origin(pu) == dest {
+			return nil
+		}
+	}
+	return fmt.Errorf("%s redirected to %s, which is not one of its peers (--peers); not sending the token there (trust it with client.WithTrustedOrigins if it is one of your nodes)", origin(from), dest)
 }
 
 // checkHops refuses one redirect too many. An instance can come back to a

@@ -55,8 +55,13 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	json.NewEncoder(w).Encode(v)
 }
 
-// moved answers as a node that no longer holds the instance.
+// moved answers as a node that no longer holds the instance, and that has
+// the node it moved to among its peers.
 func moved(w http.ResponseWriter, r *http.Request, to string) {
+	if r.URL.Path == "/v1/node" {
+		writeJSON(w, http.StatusOK, Node{Name: "a", Peers: []string{to}})
+		return
+	}
 	w.Header().Set("Location", to+r.URL.RequestURI())
 	w.Header().Set("Roam-Moved-To", to)
 	writeError(w, http.StatusTemporaryRedirect, "moved", "instance moved to "+to)
@@ -220,5 +225,61 @@ func TestWaitFollowsMove(t *testing.T) {
 	in, err := newClient(t, a.URL).Wait(context.Background(), "i-1")
 	if err != nil || in.Status != StatusExited || in.ExitCode != 7 {
 		t.Fatalf("Wait = %+v, %v", in, err)
+	}
+}
+
+// TestRedirectToUnknownOrigin: a redirect to an origin that the
+// redirecting node does not list among its peers fails, and the token
+// never reaches that origin; trusted with WithTrustedOrigins, it does.
+func TestRedirectToUnknownOrigin(t *testing.T) {
+	var got atomic.Value
+	got.Store("")
+	var requests atomic.Int32
+	stranger := newNode(t, func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		got.Store(r.Header.Get("Authorization"))
+		writeJSON(w, http.StatusOK, Instance{ID: "i-1", Status: StatusExited})
+	})
+	a := newNode(t, func(w http.ResponseWriter, r *http.Request) {
+		if !authorized(w, r) {
+			return
+		}
+		if r.URL.Path == "/v1/node" {
+			writeJSON(w, http.StatusOK, Node{Name: "a", Peers: []string{"http://127.0.0.1:1"}})
+			return
+		}
+		w.Header().Set("Location", stranger.URL+r.URL.RequestURI())
+		writeError(w, http.StatusTemporaryRedirect, "moved", "instance moved to "+stranger.URL)
+	})
+	_, err := newClient(t, a.URL).Wait(context.Background(), "i-1")
+	if err == nil || !strings.Contains(err.Error(), "not one of its peers") || !strings.Contains(err.Error(), strings.TrimPrefix(stranger.URL, "http://")) {
+		t.Fatalf("err = %v, want a refusal naming %s", err, stranger.URL)
+	}
+	if n := requests.Load(); n != 0 {
+		t.Fatalf("the unknown origin got %d requests (Authorization %q)", n, got.Load())
+	}
+	c, err := New(a.URL, testToken, WithTrustedOrigins(stranger.URL+"/"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Wait(context.Background(), "i-1"); err != nil {
+		t.Fatal(err)
+	}
+	if got.Load() != "Bearer "+testToken {
+		t.Fatalf("a trusted origin got Authorization %q", got.Load())
+	}
+}
+
+func TestOrigin(t *testing.T) {
+	for in, want := range map[string]string{
+		"http://Node-A:7474/x/": "http://node-a:7474",
+		"http://node-a":         "http://node-a:80",
+		"https://node-a/":       "https://node-a:443",
+		"https://[::1]:9/":      "https://[::1]:9",
+	} {
+		u, err := parseURL(in)
+		if err != nil || origin(u) != want {
+			t.Errorf("origin(%q) = %q, %v; want %q", in, origin(u), err, want)
+		}
 	}
 }

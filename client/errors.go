@@ -31,7 +31,9 @@ func (e *Error) Error() string {
 // Error codes of docs/api.md, stable across versions.
 const (
 	CodeBadRequest      = "bad_request"
+	CodeInvalidID       = "invalid_id" // an instance or migration id of the wrong shape
 	CodeUnauthorized    = "unauthorized"
+	CodeNotAPeer        = "not_a_peer" // a URL outside the node's pool (--peers)
 	CodeNotFound        = "not_found"
 	CodeModuleNotFound  = "module_not_found"
 	CodeConflict        = "conflict"
@@ -49,7 +51,7 @@ const (
 
 // codeStatus is the HTTP status that goes with each code.
 var codeStatus = map[string]int{
-	CodeBadRequest: http.StatusBadRequest, CodeUnauthorized: http.StatusUnauthorized,
+	CodeBadRequest: http.StatusBadRequest, CodeInvalidID: http.StatusBadRequest, CodeUnauthorized: http.StatusUnauthorized, CodeNotAPeer: http.StatusForbidden,
 	CodeNotFound: http.StatusNotFound, CodeModuleNotFound: http.StatusNotFound,
 	CodeConflict: http.StatusConflict, CodeStaleEpoch: http.StatusConflict,
 	CodeTooLarge: http.StatusRequestEntityTooLarge, CodeInvalidModule: http.StatusUnprocessableEntity,

@@ -58,6 +58,11 @@ type Node struct {
 	Labels    map[string]string `json:"labels"`
 	Instances int               `json:"instances"`
 	Version   string            `json:"version"`
+	// Peers are the base URLs of the node's pool (--peers), normalised to
+	// scheme://host:port: the only nodes it migrates to or takes
+	// migrations from, and the origins a Client follows a redirect of this
+	// node to with its token.
+	Peers []string `json:"peers"`
 }
 
 // Health is the unauthenticated answer of GET /healthz.

@@ -69,15 +69,19 @@ func (s *streams) demo(ctx context.Context, f demoFlags) error {
 		defer os.RemoveAll(tmp)
 		dir = tmp
 	}
-	var raw [16]byte
-	_, _ = rand.Read(raw[:])
-	token := hex.EncodeToString(raw[:])
+	token := newDemoToken()
 	pool, err := s.startPool(ctx, dir, token, f)
 	defer pool.stop()
 	if err != nil {
 		return err
 	}
 	return s.runDemo(ctx, pool, token, f)
+}
+
+func newDemoToken() string {
+	var raw [16]byte
+	_, _ = rand.Read(raw[:])
+	return hex.EncodeToString(raw[:])
 }
 
 func (s *streams) runDemo(ctx context.Context, pool *demoPool, token string, f demoFlags) error {

@@ -30,6 +30,10 @@ func (n *demoNode) label() string {
 
 type demoPool struct{ nodes []*demoNode }
 
+// demoTokens are the pool's client token and the token its nodes present
+// to each other.
+type demoTokens struct{ client, peer string }
+
 // startPool starts the native nodes and, when it can, an arm64 one.
 func (s *streams) startPool(ctx context.Context, dir, token string, f demoFlags) (*demoPool, error) {
 	self, err := os.Executable()
@@ -37,8 +41,14 @@ func (s *streams) startPool(ctx context.Context, dir, token string, f demoFlags)
 		return &demoPool{}, err
 	}
 	pool := &demoPool{}
+	// The nodes are one pool: a peers file each joins once it serves
+	// (nodes read it again when it changes), and one peer token.
+	if err := os.WriteFile(filepath.Join(dir, "peers"), nil, 0o600); err != nil {
+		return pool, err
+	}
+	tokens := demoTokens{client: token, peer: newDemoToken()}
 	for i := 1; i <= f.nodes; i++ {
-		n, err := startDemoNode(ctx, []string{self}, fmt.Sprintf("edge-%d", i), runtime.GOARCH, dir, token)
+		n, err := startDemoNode(ctx, []string{self}, fmt.Sprintf("edge-%d", i), runtime.GOARCH, dir, tokens)
 		if err != nil {
 			return pool, err
 		}
@@ -47,7 +57,7 @@ func (s *streams) startPool(ctx context.Context, dir, token string, f demoFlags)
 	if f.arm64 && runtime.GOARCH != "arm64" {
 		if argv, why := s.arm64Node(ctx, dir); argv == nil {
 			fmt.Fprintf(s.stderr, "roam demo: no arm64 node: %s\n", why)
-		} else if n, err := startDemoNode(ctx, argv, "arm-1", "arm64", dir, token); err != nil {
+		} else if n, err := startDemoNode(ctx, argv, "arm-1", "arm64", dir, tokens); err != nil {
 			fmt.Fprintf(s.stderr, "roam demo: no arm64 node: %v\n", err)
 		} else {
 			n.emulated = true
@@ -91,12 +101,14 @@ func firstLine(b []byte) string {
 }
 
 // startDemoNode runs `roam node` on a free loopback port and waits until it
-// serves (its first stdout line is its URL).
-func startDemoNode(ctx context.Context, argv []string, name, arch, dir, token string) (*demoNode, error) {
+// serves (its first stdout line is its URL), then adds it to the pool's
+// peers file.
+func startDemoNode(ctx context.Context, argv []string, name, arch, dir string, tokens demoTokens) (*demoNode, error) {
+	peers := filepath.Join(dir, "peers")
 	args := append(argv[1:], "node", "--data", filepath.Join(dir, name), "--listen", "127.0.0.1:0", "--name", name,
-		"--labels", "arch="+arch)
+		"--labels", "arch="+arch, "--peers-file", peers)
 	cmd := exec.Command(argv[0], args...)
-	cmd.Env = append(os.Environ(), "ROAM_TOKEN="+token)
+	cmd.Env = append(os.Environ(), "ROAM_TOKEN="+tokens.client, "ROAM_PEER_TOKEN="+tokens.peer, "ROAM_PEERS=")
 	dieWithParent(cmd)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -126,6 +138,17 @@ func startDemoNode(ctx context.Context, argv []string, name, arch, dir, token st
 	}()
 	select {
 	case n.url = <-ready:
+		f, err := os.OpenFile(peers, os.O_APPEND|os.O_WRONLY, 0o600)
+		if err == nil {
+			_, err = fmt.Fprintln(f, n.url)
+			if cerr := f.Close(); err == nil {
+				err = cerr
+			}
+		}
+		if err != nil {
+			n.stop()
+			return nil, err
+		}
 		return n, nil
 	case <-n.done:
 		return nil, fmt.Errorf("node %s exited at start; see %s", name, logf.Name())

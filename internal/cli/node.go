@@ -20,10 +20,11 @@ import (
 
 func (s *streams) nodeCmd() *cobra.Command {
 	var (
-		cfg       node.Config
-		tokenFile string
-		labels    []string
-		eng       string
+		cfg           node.Config
+		tokenFile     string
+		peerTokenFile string
+		labels        []string
+		eng           string
 	)
 	c := &cobra.Command{
 		Use:   "node --data DIR [--listen ADDR] [flags]",
@@ -41,7 +42,10 @@ func (s *streams) nodeCmd() *cobra.Command {
 			if cfg.Labels, err = parseLabels(labels); err != nil {
 				return &usageError{err}
 			}
-			return s.runNode(c.Context(), cfg, tokenFile)
+			if !c.Flags().Changed("peers") && os.Getenv("ROAM_PEERS") != "" {
+				cfg.Peers = []string{os.Getenv("ROAM_PEERS")}
+			}
+			return s.runNode(c.Context(), cfg, tokenFile, peerTokenFile)
 		},
 	}
 	f := c.Flags()
@@ -50,7 +54,10 @@ func (s *streams) nodeCmd() *cobra.Command {
 	f.StringVar(&cfg.Name, "name", "", "node name (default: the host name)")
 	f.StringVar(&cfg.URL, "url", "", "URL peers and clients use to reach this node (default: from --listen)")
 	f.StringSliceVar(&labels, "labels", nil, "labels k=v,k=v reported to clients")
-	f.StringVar(&tokenFile, "token-file", "", "file holding the pool token (default: $ROAM_TOKEN, else DIR/token, created)")
+	f.StringVar(&tokenFile, "token-file", "", "file holding the client token (default: $ROAM_TOKEN, else DIR/token, created)")
+	f.StringVar(&peerTokenFile, "peer-token-file", "", "file holding the token the pool's nodes present to each other, the same on every node\n(default: $ROAM_PEER_TOKEN, else DIR/peer-token, created)")
+	f.StringSliceVar(&cfg.Peers, "peers", nil, "the other nodes' URLs, URL[,URL...] (repeatable; default $ROAM_PEERS): the only nodes this one\nmigrates to or takes migrations from")
+	f.StringVar(&cfg.PeersFile, "peers-file", "", "file of more peer URLs, one a line, read again when it changes (a node joins without restarts)")
 	f.StringVar(&cfg.TLSCert, "tls-cert", "", "serve HTTPS with this certificate (PEM)")
 	f.StringVar(&cfg.TLSKey, "tls-key", "", "private key of --tls-cert (PEM)")
 	f.StringVar(&cfg.TLSCA, "tls-ca", "", "CA certificate that peer nodes' certificates chain to (PEM)")
@@ -72,12 +79,17 @@ func parseLabels(kvs []string) (map[string]string, error) {
 
 // runNode serves until SIGTERM or SIGINT, then keeps every instance in the
 // data directory for the next start.
-func (s *streams) runNode(ctx context.Context, cfg node.Config, tokenFile string) error {
+func (s *streams) runNode(ctx context.Context, cfg node.Config, tokenFile, peerTokenFile string) error {
 	token, where, created, err := node.ResolveToken(tokenFile, os.Getenv("ROAM_TOKEN"), cfg.Dir)
 	if err != nil {
 		return err
 	}
 	cfg.Token = token
+	peerToken, peerWhere, peerCreated, err := node.ResolvePeerToken(peerTokenFile, os.Getenv("ROAM_PEER_TOKEN"), cfg.Dir)
+	if err != nil {
+		return err
+	}
+	cfg.PeerToken = peerToken
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return err
@@ -91,9 +103,15 @@ func (s *streams) runNode(ctx context.Context, cfg node.Config, tokenFile string
 	}
 	switch {
 	case created:
-		fmt.Fprintf(s.stderr, "roam node: new pool token written to %s\n", where)
+		fmt.Fprintf(s.stderr, "roam node: new client token written to %s\n", where)
 	case where != "ROAM_TOKEN":
-		fmt.Fprintf(s.stderr, "roam node: pool token read from %s\n", where)
+		fmt.Fprintf(s.stderr, "roam node: client token read from %s\n", where)
+	}
+	if peerCreated {
+		fmt.Fprintf(s.stderr, "roam node: new peer token written to %s; give every node of the pool the same one (--peer-token-file) to migrate between them\n", peerWhere)
+	}
+	if len(cfg.Peers) == 0 && cfg.PeersFile == "" {
+		fmt.Fprintln(s.stderr, "roam node: no --peers: this node migrates to no other node and takes migrations from none")
 	}
 	fmt.Fprintf(s.stderr, "roam node: %s (%s/%s) serving on %s\n", n.Name(), runtime.GOOS, runtime.GOARCH, n.URL())
 	fmt.Fprintln(s.stdout, n.URL()) // the first stdout line, for scripts

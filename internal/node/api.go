@@ -6,8 +6,10 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
+	"path"
 	"runtime"
 	"strconv"
 	"strings"
@@ -50,25 +52,64 @@ func (n *Node) Handler() http.Handler {
 	api.HandleFunc("POST /v1/migrations/{mid}/commit", n.migrationStep)
 	api.HandleFunc("POST /v1/migrations/{mid}/abort", n.migrationStep)
 	api.HandleFunc("GET /v1/migrations/{mid}", func(w http.ResponseWriter, r *http.Request) {
+		if err := checkMigrationID(r.PathValue("mid")); err != nil {
+			writeError(w, err)
+			return
+		}
 		writeJSON(w, http.StatusOK, map[string]string{"outcome": n.outcome(r.PathValue("mid"))})
 	})
 	api.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, apiErrorf(codeNotFound, "no such endpoint: %s %s", r.Method, r.URL.Path))
 	})
 	mux.Handle("/", n.authorized(api))
-	return mux
+	return cleanPaths(mux)
+}
+
+// cleanPaths refuses a path with dot segments or empty segments (after
+// unescaping, so %2e%2e counts) instead of redirecting it to a cleaned
+// path as ServeMux would: the API names nothing that way.
+func cleanPaths(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := r.URL.Path
+		if p == "" || p[0] != '/' || path.Clean(p) != strings.TrimSuffix(p, "/") && p != "/" {
+			writeError(w, apiErrorf(codeBadRequest, "path %q: want a clean path, without . or .. or // segments", p))
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 func (n *Node) healthz(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, client.Health{Status: "ok", Name: n.cfg.Name, Arch: runtime.GOARCH, Engine: string(n.rt.Kind())})
 }
 
-// authorized requires the pool token, compared in constant time.
+// authorized requires the token of the endpoint's callers, compared in
+// constant time: the client token on the client API, the peer token on
+// the node-to-node protocol (/v1/migrations...), and either to read a
+// module, which a destination fetches from its source by digest.
 func (n *Node) authorized(h http.Handler) http.Handler {
-	want := []byte("Bearer " + n.cfg.Token)
+	client, peer := []byte("Bearer "+n.cfg.Token), []byte("Bearer "+n.cfg.PeerToken)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), want) != 1 {
-			writeError(w, apiErrorf(codeUnauthorized, "missing or wrong token (Authorization: Bearer TOKEN)"))
+		got := []byte(r.Header.Get("Authorization"))
+		isClient := subtle.ConstantTimeCompare(got, client) == 1
+		isPeer := subtle.ConstantTimeCompare(got, peer) == 1
+		var err error
+		switch {
+		case r.URL.Path == "/v1/migrations" || strings.HasPrefix(r.URL.Path, "/v1/migrations/"):
+			if !isPeer {
+				err = apiErrorf(codeUnauthorized, "missing or wrong peer token: %s %s is between nodes and takes the pool's peer token (--peer-token-file or ROAM_PEER_TOKEN, the same on every node), not the client token", r.Method, r.URL.Path)
+			}
+		case (r.Method == http.MethodGet || r.Method == http.MethodHead) && strings.HasPrefix(r.URL.Path, "/v1/modules/"):
+			if !isClient && !isPeer {
+				err = apiErrorf(codeUnauthorized, "missing or wrong token (Authorization: Bearer TOKEN)")
+			}
+		case isPeer:
+			err = apiErrorf(codeUnauthorized, "the peer token is for calls between nodes; %s %s takes the client token (--token-file or ROAM_TOKEN)", r.Method, r.URL.Path)
+		case !isClient:
+			err = apiErrorf(codeUnauthorized, "missing or wrong token (Authorization: Bearer TOKEN)")
+		}
+		if err != nil {
+			writeError(w, err)
 			return
 		}
 		h.ServeHTTP(w, r)
@@ -79,20 +120,31 @@ func (n *Node) authorized(h http.Handler) http.Handler {
 // redirect to the same path on its new node.
 func (n *Node) held(h func(http.ResponseWriter, *http.Request, *instance)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
+		if err := checkInstanceID(r.PathValue("id")); err != nil {
+			writeError(w, err)
+			return
+		}
 		in, ok := n.instance(r.PathValue("id"))
 		if !ok {
 			writeError(w, apiErrorf(codeNotFound, "instance %s not found on node %s", r.PathValue("id"), n.cfg.Name))
 			return
 		}
 		if rec := in.snapshotRecord(); rec.Status == statusMoved {
-			redirect(w, r, rec.MovedTo)
+			n.redirect(w, r, rec.MovedTo)
 			return
 		}
 		h(w, r, in)
 	}
 }
 
-func redirect(w http.ResponseWriter, r *http.Request, to string) {
+// redirect sends the caller on to the node an instance moved to: always a
+// member, since a node migrates to members only; one that left the pool
+// since is not vouched for.
+func (n *Node) redirect(w http.ResponseWriter, r *http.Request, to string) {
+	if !n.members.has(to) {
+		writeError(w, notAPeer(to, fmt.Sprintf("instance %s moved to", r.PathValue("id"))))
+		return
+	}
 	loc := to + r.URL.Path
 	if r.URL.RawQuery != "" {
 		loc += "?" + r.URL.RawQuery
@@ -183,7 +235,7 @@ func (n *Node) waitInstance(w http.ResponseWriter, r *http.Request, in *instance
 		return // the client left
 	}
 	if v.Status == statusMoved {
-		redirect(w, r, v.MovedTo)
+		n.redirect(w, r, v.MovedTo)
 		return
 	}
 	writeJSON(w, http.StatusOK, v)
@@ -296,6 +348,12 @@ func (n *Node) migrateInstance(w http.ResponseWriter, r *http.Request, in *insta
 		writeError(w, apiErrorf(codeBadRequest, "to %q: want the destination node's URL (http://HOST:PORT)", req.To))
 		return
 	}
+	// Before anything goes out: the destination gets the instance and
+	// the peer token, so it must be one of the pool's nodes.
+	if !n.members.has(req.To) {
+		writeError(w, notAPeer(req.To, "destination"))
+		return
+	}
 	w.Header().Set("Content-Type", "application/x-ndjson")
 	w.WriteHeader(http.StatusOK)
 	enc := json.NewEncoder(w)
@@ -329,6 +387,10 @@ func (n *Node) beginMigration(w http.ResponseWriter, r *http.Request) {
 
 func (n *Node) migrationStep(w http.ResponseWriter, r *http.Request) {
 	mid := r.PathValue("mid")
+	if err := checkMigrationID(mid); err != nil {
+		writeError(w, err)
+		return
+	}
 	var err error
 	r.Body = http.MaxBytesReader(w, r.Body, 5<<30)
 	switch r.URL.Path[strings.LastIndexByte(r.URL.Path, '/')+1:] {

@@ -12,7 +12,9 @@ import (
 // The API's error codes are the client package's (docs/api.md).
 const (
 	codeBadRequest      = client.CodeBadRequest
+	codeInvalidID       = client.CodeInvalidID
 	codeUnauthorized    = client.CodeUnauthorized
+	codeNotAPeer        = client.CodeNotAPeer
 	codeNotFound        = client.CodeNotFound
 	codeModuleNotFound  = client.CodeModuleNotFound
 	codeConflict        = client.CodeConflict

@@ -50,6 +50,16 @@ func (n *Node) begin(ctx context.Context, req beginRequest) error {
 	if req.Migration == "" || req.Source == "" || rec.ID == "" || rec.Epoch == 0 {
 		return apiErrorf(codeBadRequest, "a migration needs an id, a source and an instance with an epoch")
 	}
+	if err := checkMigrationID(req.Migration); err != nil {
+		return err
+	}
+	if err := checkInstanceID(rec.ID); err != nil {
+		return err
+	}
+	// The source is called back (module, outcome) with the peer token.
+	if !n.members.has(req.Source) {
+		return notAPeer(req.Source, "source")
+	}
 	if err := n.replaceStale(rec.ID); err != nil {
 		return err
 	}

@@ -28,8 +28,15 @@ type Config struct {
 	Dir    string            // data directory: modules, compiled code, instances, token
 	Name   string            // default: the host name
 	Labels map[string]string // free-form, reported by /v1/node
-	Token  string            // pool token; empty: read or create DIR/token
-	Engine engine.Kind
+	Token  string            // client token; empty: read or create DIR/token
+	// PeerToken is the secret the pool's nodes present to each other,
+	// distinct from Token; empty: read or create DIR/peer-token.
+	PeerToken string
+	// Peers and PeersFile list the other nodes' base URLs; a node talks
+	// to no other (membership.go). The file is read again when it changes.
+	Peers     []string
+	PeersFile string
+	Engine    engine.Kind
 
 	TLSCert, TLSKey string // serve HTTPS with this pair
 	TLSCA           string // CA that peers' certificates chain to
@@ -46,6 +53,7 @@ type Node struct {
 	rt      *engine.Runtime // migratable instances
 	rtPlain *engine.Runtime // non-migratable instances, stoppable by cancel
 	peers   *http.Client
+	members *membership
 	metrics *metrics
 	started time.Time
 
@@ -86,7 +94,11 @@ func New(cfg Config) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	n := &Node{cfg: cfg, rt: rt, rtPlain: rtPlain, peers: peers, started: time.Now(),
+	members, err := newMembership(cfg.Peers, cfg.PeersFile)
+	if err != nil {
+		return nil, err
+	}
+	n := &Node{cfg: cfg, rt: rt, rtPlain: rtPlain, peers: peers, members: members, started: time.Now(),
 		instances: map[string]*instance{}, modules: map[moduleKey]*engine.Module{},
 		incoming: map[string]*incoming{}, outgoing: map[string]string{}, done: map[string]bool{}, quit: make(chan struct{})}
 	n.metrics = newMetrics(n)
@@ -119,6 +131,16 @@ func (c *Config) defaults() error {
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		return errors.New("node: --tls-cert and --tls-key go together")
 	}
+	if c.PeerToken == "" {
+		t, _, _, err := ResolvePeerToken("", "", c.Dir)
+		if err != nil {
+			return err
+		}
+		c.PeerToken = t
+	}
+	if c.PeerToken == c.Token {
+		return errors.New("node: the peer token must differ from the client token (a client could act as a node)")
+	}
 	return nil
 }
 
@@ -140,8 +162,11 @@ func defaultURL(listen string, tls bool) string {
 // URL is where clients and peers reach the node.
 func (n *Node) URL() string { return n.cfg.URL }
 
-// Token is the pool token the node requires.
+// Token is the client token the node requires.
 func (n *Node) Token() string { return n.cfg.Token }
+
+// PeerToken is the token the node presents to its peers and requires of them.
+func (n *Node) PeerToken() string { return n.cfg.PeerToken }
 
 func (n *Node) logf(format string, args ...any) { n.cfg.Log.Printf(format, args...) }
 
@@ -216,7 +241,7 @@ func (n *Node) info() client.Node {
 	count := len(n.instances)
 	n.mu.Unlock()
 	return client.Node{Name: n.cfg.Name, URL: n.cfg.URL, Arch: runtime.GOARCH, OS: runtime.GOOS,
-		Engine: string(n.rt.Kind()), Labels: n.cfg.Labels, Instances: count, Version: Version}
+		Engine: string(n.rt.Kind()), Labels: n.cfg.Labels, Instances: count, Version: Version, Peers: n.members.list()}
 }
 
 // Version is the node agent's API and protocol version.

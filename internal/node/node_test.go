@@ -14,11 +14,40 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
 
-const testToken = "test-token"
+const (
+	testToken     = "test-token"
+	testPeerToken = "test-peer-token"
+)
+
+// testPools holds a peers file per top-level test: every node a test
+// starts joins it, so that the test's nodes are one pool.
+var testPools sync.Map
+
+// joinTestPool adds url to the pool of t's top-level test and returns the
+// pool's peers file.
+func joinTestPool(t testing.TB, url string) string {
+	t.Helper()
+	root, _, _ := strings.Cut(t.Name(), "/")
+	file := filepath.Join(os.TempDir(), fmt.Sprintf("roam-node-test-%d-%s.peers", os.Getpid(), root))
+	if _, loaded := testPools.LoadOrStore(root, file); !loaded {
+		os.Remove(file)
+		t.Cleanup(func() { os.Remove(file); testPools.Delete(root) })
+	}
+	f, err := os.OpenFile(file, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := fmt.Fprintln(f, url); err != nil {
+		t.Fatal(err)
+	}
+	return file
+}
 
 // testNode is a node agent serving on a loopback port, as in production.
 type testNode struct {
@@ -33,8 +62,8 @@ func startNode(t *testing.T, name, dir string) *testNode {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n, err := New(Config{Dir: dir, Name: name, Token: testToken, Listen: ln.Addr().String(),
-		Log: log.New(io.Discard, "", 0)})
+	n, err := New(Config{Dir: dir, Name: name, Token: testToken, PeerToken: testPeerToken, Listen: ln.Addr().String(),
+		PeersFile: joinTestPool(t, "http://"+ln.Addr().String()), Log: log.New(io.Discard, "", 0)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,14 +85,19 @@ func startNode(t *testing.T, name, dir string) *testNode {
 	return tn
 }
 
-// do calls the API with the token; out, when set, receives the JSON reply.
+// do calls the API with the token (the peer token on the node-to-node
+// endpoints); out, when set, receives the JSON reply.
 func do(t *testing.T, method, url string, body io.Reader, out any) int {
 	t.Helper()
 	req, err := http.NewRequest(method, url, body)
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.Header.Set("Authorization", "Bearer "+testToken)
+	token := testToken
+	if strings.Contains(url, "/v1/migrations") {
+		token = testPeerToken
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)

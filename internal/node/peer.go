@@ -36,11 +36,16 @@ func peerClient(caFile string) (*http.Client, error) {
 	}}, nil
 }
 
-// send makes one request to a peer with the pool token and returns a 2xx
+// send makes one request to a peer with the peer token and returns a 2xx
 // response, whose body the caller closes. A reply that is not 2xx comes
 // back as the peer's *APIError; a failure to reach the peer is an
 // unreachable error.
 func (n *Node) send(ctx context.Context, method, target string, body io.Reader, header http.Header) (*http.Response, error) {
+	// Every call to a peer goes through here: the one place that makes
+	// sure the peer token goes to pool members only.
+	if !n.members.has(target) {
+		return nil, notAPeer(target, "node")
+	}
 	req, err := http.NewRequestWithContext(ctx, method, target, body)
 	if err != nil {
 		return nil, apiErrorf(codeBadRequest, "%v", err)
@@ -48,7 +53,7 @@ func (n *Node) send(ctx context.Context, method, target string, body io.Reader, 
 	for k, v := range header {
 		req.Header[k] = v
 	}
-	req.Header.Set("Authorization", "Bearer "+n.cfg.Token)
+	req.Header.Set("Authorization", "Bearer "+n.cfg.PeerToken)
 	resp, err := n.peers.Do(req)
 	if err != nil {
 		var ue *url.Error

@@ -82,5 +82,10 @@ func loadRecord(path string) (*record, error) {
 	if f.Version != recordVersion || f.Record == nil || f.Record.ID == "" {
 		return nil, fmt.Errorf("%s: unknown record version %d", path, f.Version)
 	}
+	// The id names the record's directory: one that does not, or that
+	// could name another, is not the node's.
+	if err := checkInstanceID(f.Record.ID); err != nil || filepath.Base(filepath.Dir(path)) != f.Record.ID {
+		return nil, fmt.Errorf("%s: record of instance %q is not in its own directory", path, f.Record.ID)
+	}
 	return f.Record, nil
 }

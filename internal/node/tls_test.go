@@ -63,8 +63,9 @@ func startTLSNode(t *testing.T, name, ca, cert, key string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n, err := New(Config{Dir: t.TempDir(), Name: name, Token: testToken, Listen: ln.Addr().String(),
-		TLSCert: cert, TLSKey: key, TLSCA: ca, Log: log.New(io.Discard, "", 0)})
+	n, err := New(Config{Dir: t.TempDir(), Name: name, Token: testToken, PeerToken: testPeerToken, Listen: ln.Addr().String(),
+		PeersFile: joinTestPool(t, "https://"+ln.Addr().String()),
+		TLSCert:   cert, TLSKey: key, TLSCA: ca, Log: log.New(io.Discard, "", 0)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -382,6 +382,7 @@ func (fc *faultCase) destinationDown(t *testing.T) {
 	a := startNode(t, "a", nodeOpts{})
 	logsOnFailure(t, a)
 	down := "http://" + freePort(t)
+	joinPool(t, down) // a member that is down, not a stranger
 	id := fc.start(t, a)
 	msg := migrateFails(t, a, id, down)
 	wantMessage(t, "migrate", msg, []string{"cannot reach", "still runs on the source"}, "cannot reach")
@@ -540,12 +541,18 @@ func containsAny(s string, subs ...string) bool {
 var rawHTTP = &http.Client{Timeout: 10 * time.Second,
 	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 
+// apiDo calls a node with the client token, or with the peer token on the
+// node-to-node endpoints.
 func apiDo(method, u string, body []byte) (int, http.Header, []byte, error) {
 	req, err := http.NewRequest(method, u, bytes.NewReader(body))
 	if err != nil {
 		return 0, nil, nil, err
 	}
-	req.Header.Set("Authorization", "Bearer "+poolToken)
+	token := poolToken
+	if strings.Contains(u, "/v1/migrations") {
+		token = peerToken
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
@@ -710,7 +717,7 @@ func migrationMarkers(t *testing.T, n *nodeProc) []string {
 // each answer's status line and body.
 func concurrentPosts(t *testing.T, addr, path string, n int) []string {
 	t.Helper()
-	req := "POST " + path + " HTTP/1.1\r\nHost: " + addr + "\r\nAuthorization: Bearer " + poolToken +
+	req := "POST " + path + " HTTP/1.1\r\nHost: " + addr + "\r\nAuthorization: Bearer " + peerToken +
 		"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
 	conns := make([]net.Conn, n)
 	for i := range conns {
@@ -779,6 +786,7 @@ func newTCPProxy(t *testing.T, target string) *tcpProxy {
 		t.Fatal(err)
 	}
 	p := &tcpProxy{url: "http://" + ln.Addr().String(), target: target}
+	joinPool(t, p.url) // nodes migrate through it
 	t.Cleanup(func() { ln.Close() })
 	go func() {
 		for {
@@ -938,6 +946,7 @@ func newFlipProxy(t *testing.T, target, suffix, where string) *flipProxy {
 		t.Fatal(err)
 	}
 	p := &flipProxy{url: "http://" + ln.Addr().String(), suffix: suffix, where: where}
+	joinPool(t, p.url) // nodes migrate through it
 	rp := &httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) { r.SetURL(to) }, FlushInterval: -1}
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasPrefix(r.URL.Path, "/v1/migrations/") && strings.HasSuffix(r.URL.Path, p.suffix) {

@@ -14,6 +14,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -260,6 +261,7 @@ func newSlowDestination(t *testing.T, hold time.Duration) *slowDestination {
 		}
 	}))
 	t.Cleanup(d.Close)
+	joinPool(t, d.URL) // a member, as a real destination would be
 	return d
 }
 
@@ -545,6 +547,7 @@ func TestNodeAPIErrors(t *testing.T) {
 		ref := roam(t, "run", module, "40")
 		id := mustCLI(t, n.url, "start", module, "40") // 0.8 s
 		dead := "http://" + freePort(t)
+		joinPool(t, dead) // a member that is down, not a stranger
 		r := cli(t, n.url, "migrate", id, "--to", dead)
 		msg := singleLineError(t, r)
 		if !strings.Contains(msg, "cannot reach") || !strings.Contains(msg, strings.TrimPrefix(dead, "http://")) {
@@ -557,6 +560,26 @@ func TestNodeAPIErrors(t *testing.T) {
 		l := cli(t, n.url, "logs", id)
 		sameOutcome(t, "the run after a move to a node that is down", outcome{stdout: ref.stdout, stderr: ref.stderr, code: ref.code},
 			outcome{stdout: l.stdout, stderr: l.stderr, code: w.code})
+	})
+
+	// A destination outside the pool gets nothing: no instance, no token.
+	t.Run("not-a-peer", func(t *testing.T) {
+		var got atomic.Int32
+		stranger := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { got.Add(1) }))
+		defer stranger.Close()
+		id := mustCLI(t, n.url, "start", wasmPath("c-sleep"), "20")
+		msg := singleLineError(t, cli(t, n.url, "migrate", id, "--to", stranger.URL))
+		if !strings.Contains(msg, "not a peer") || !strings.Contains(msg, strings.TrimPrefix(stranger.URL, "http://")) || !strings.Contains(msg, "--peers") {
+			t.Errorf("roam migrate --to a node outside the pool: %q; want it to name the URL, say it is not a peer and point to --peers", msg)
+		}
+		if got.Load() != 0 {
+			t.Errorf("the stranger received %d requests", got.Load())
+		}
+		status, _, body := httpCall(t, http.MethodPost, n.url+"/v1/instances/"+id+"/migrate", poolToken, strings.NewReader(`{"to":"`+stranger.URL+`"}`))
+		apiError(t, "POST migrate to a node outside the pool", status, body, http.StatusForbidden, client.CodeNotAPeer)
+		status, _, body = httpCall(t, http.MethodGet, n.url+"/v1/migrations/m-1", poolToken, nil)
+		apiError(t, "GET /v1/migrations/m-1 with the client token", status, body, http.StatusUnauthorized, client.CodeUnauthorized)
+		cli(t, n.url, "wait", id)
 	})
 
 	t.Run("garbage-snapshot", func(t *testing.T) {

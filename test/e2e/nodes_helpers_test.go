@@ -21,12 +21,47 @@ import (
 	"github.com/roam-edge/roam/client"
 )
 
-// poolToken is the token every node and client of these tests shares.
-const poolToken = "e2e-pool-token"
+// poolToken is the client token every node and client of these tests
+// shares; peerToken the one the nodes present to each other.
+const (
+	poolToken = "e2e-pool-token"
+	peerToken = "e2e-peer-token"
+)
+
+// pools holds a peers file per top-level test (in the directory of
+// roamBin, removed after the run): the test's nodes, and the proxies and
+// stand-ins it migrates through, are one pool.
+var pools sync.Map
+
+type poolFile struct {
+	sync.Mutex
+	file string
+}
+
+// joinPool adds url to the pool of t's top-level test and returns the
+// pool's peers file, which the nodes read again when it changes.
+func joinPool(t testing.TB, url string) string {
+	t.Helper()
+	root, _, _ := strings.Cut(t.Name(), "/")
+	v, _ := pools.LoadOrStore(root, &poolFile{file: filepath.Join(filepath.Dir(roamBin), "peers-"+root)})
+	p := v.(*poolFile)
+	p.Lock()
+	defer p.Unlock()
+	f, err := os.OpenFile(p.file, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := fmt.Fprintln(f, url); err != nil {
+		t.Fatal(err)
+	}
+	return p.file
+}
 
 // nodeProc is a `roam node` process on a loopback port.
 type nodeProc struct {
 	name, dir, url, listen string
+	peers                  string // the pool's peers file
 	o                      nodeOpts
 
 	mu     sync.Mutex
@@ -60,6 +95,7 @@ func startNode(t testing.TB, name string, o nodeOpts) *nodeProc {
 	t.Helper()
 	n := &nodeProc{name: name, dir: t.TempDir(), listen: freePort(t), o: o}
 	n.url = "http://" + n.listen
+	n.peers = joinPool(t, n.url)
 	n.start(t)
 	t.Cleanup(func() { n.kill() })
 	return n
@@ -72,13 +108,13 @@ func (n *nodeProc) start(t testing.TB) {
 	if bin == "" {
 		bin = roamBin
 	}
-	args := []string{"node", "--data", n.dir, "--listen", n.listen, "--name", n.name}
+	args := []string{"node", "--data", n.dir, "--listen", n.listen, "--name", n.name, "--peers-file", n.peers}
 	if n.o.engine != "" {
 		args = append(args, "--engine", n.o.engine)
 	}
 	argv := append(append(append([]string{}, n.o.wrapper...), bin), args...)
 	cmd := exec.Command(argv[0], argv[1:]...)
-	cmd.Env = append(cleanEnv(), "ROAM_TOKEN="+poolToken)
+	cmd.Env = append(cleanEnv(), "ROAM_TOKEN="+poolToken, "ROAM_PEER_TOKEN="+peerToken)
 	cmd.Env = append(cmd.Env, n.o.env...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
