@@ -88,7 +88,8 @@ func (m *outMigration) url(path string) string { return m.to + "/v1/migrations" 
 
 func (m *outMigration) run(ctx context.Context) (*MigrateResult, error) {
 	begin := beginRequest{Migration: m.id, Source: m.n.cfg.URL, Record: m.rec}
-	if err := m.n.call(ctx, http.MethodPost, m.url(""), jsonBody(begin), jsonHeader, nil); err != nil {
+	bctx := withPatience(ctx, m.n.cfg.BeginTimeout) // the destination compiles before it answers
+	if err := m.n.call(bctx, http.MethodPost, m.url(""), jsonBody(begin), jsonHeader, nil); err != nil {
 		m.abort() // in case only its answer was lost
 		return nil, failed("begin on the destination", err)
 	}

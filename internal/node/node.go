@@ -34,8 +34,17 @@ type Config struct {
 	TLSCert, TLSKey string // serve HTTPS with this pair
 	TLSCA           string // CA that peers' certificates chain to
 
-	MaxModuleBytes int64  // largest module accepted (default 256 MiB)
+	MaxModuleBytes int64  // largest module accepted (default 64 MiB)
 	MaxMemoryPages uint32 // largest instance memory accepted in a snapshot (default 4 GiB)
+
+	// PeerTimeout bounds every request to a peer node: it fails once the
+	// peer made no progress (no connection, no byte taken or answered) for
+	// this long (default 15 s). A stream of any size only needs to move.
+	PeerTimeout time.Duration
+	// BeginTimeout is the patience for a migration's begin, for which the
+	// destination fetches and compiles the module before it answers
+	// (default 2 min).
+	BeginTimeout time.Duration
 
 	Log *log.Logger // default: stderr
 }
@@ -82,7 +91,7 @@ func New(cfg Config) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	peers, err := peerClient(cfg.TLSCA)
+	peers, err := peerClient(cfg.TLSCA, cfg.PeerTimeout)
 	if err != nil {
 		return nil, err
 	}
@@ -111,7 +120,13 @@ func (c *Config) defaults() error {
 	}
 	c.URL = strings.TrimRight(c.URL, "/")
 	if c.MaxModuleBytes == 0 {
-		c.MaxModuleBytes = 256 << 20
+		c.MaxModuleBytes = 64 << 20
+	}
+	if c.PeerTimeout <= 0 {
+		c.PeerTimeout = 15 * time.Second
+	}
+	if c.BeginTimeout <= 0 {
+		c.BeginTimeout = 2 * time.Minute
 	}
 	if c.Log == nil {
 		c.Log = log.New(os.Stderr, "roam node: ", log.LstdFlags)
