@@ -6,9 +6,11 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sync"
+	"time"
 
 	"github.com/tetratelabs/wazero"
 
@@ -166,6 +168,79 @@ func (s *Store) Put(b []byte) (Digest, error) {
 		return d, nil
 	}
 	return d, writeFileAtomic(s.path(d), b)
+}
+
+// TooLargeError: a module over the store's size limit.
+type TooLargeError struct{ Limit int64 }
+
+func (e *TooLargeError) Error() string {
+	return fmt.Sprintf("module is over the limit of %d bytes", e.Limit)
+}
+
+// DigestMismatchError: a module whose bytes do not have the digest expected.
+type DigestMismatchError struct{ Want, Got Digest }
+
+func (e *DigestMismatchError) Error() string {
+	return fmt.Sprintf("module has digest %s, want %s", e.Got, e.Want)
+}
+
+// PutStream stores the module r holds, read to its end, without holding it
+// in memory: the bytes go to a temporary file in the store, hashed on the
+// way, and the file is renamed to the digest. More than limit bytes fail
+// with a *TooLargeError; with want set, another digest fails with a
+// *DigestMismatchError. A module already held is kept, and its
+// modification time says it was put again (module garbage collection
+// counts its grace period from there).
+func (s *Store) PutStream(r io.Reader, limit int64, want *Digest) (d Digest, size int64, err error) {
+	if err := os.MkdirAll(s.Dir, 0o755); err != nil {
+		return d, 0, err
+	}
+	f, err := os.CreateTemp(s.Dir, ".upload-*")
+	if err != nil {
+		return d, 0, err
+	}
+	defer func() {
+		if f != nil {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	h := sha256.New()
+	size, err = io.Copy(io.MultiWriter(f, h), io.LimitReader(r, limit+1))
+	switch {
+	case err != nil:
+		return d, size, err
+	case size > limit:
+		return d, size, &TooLargeError{Limit: limit}
+	}
+	h.Sum(d[:0])
+	if want != nil && *want != d {
+		return d, size, &DigestMismatchError{Want: *want, Got: d}
+	}
+	if s.Has(d) {
+		now := time.Now()
+		return d, size, os.Chtimes(s.path(d), now, now)
+	}
+	if err := f.Sync(); err != nil {
+		return d, size, err
+	}
+	if err := f.Close(); err != nil {
+		return d, size, err
+	}
+	if err := os.Rename(f.Name(), s.path(d)); err != nil {
+		return d, size, err
+	}
+	f = nil
+	return d, size, nil
+}
+
+// Open opens the module with digest d for reading.
+func (s *Store) Open(d Digest) (*os.File, error) {
+	f, err := os.Open(s.path(d))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("%w: %s", ErrModuleNotFound, d)
+	}
+	return f, err
 }
 
 // ErrModuleNotFound means the store has no module with that digest.

@@ -115,22 +115,32 @@ func readJSON(w http.ResponseWriter, r *http.Request, v any) error {
 	return nil
 }
 
+// uploadModule streams the module to the store, never whole in memory.
 func (n *Node) uploadModule(w http.ResponseWriter, r *http.Request) {
-	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, n.cfg.MaxModuleBytes))
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	if len(b) < 8 || string(b[:4]) != "\x00asm" {
+	body := bufio.NewReader(r.Body)
+	if magic, _ := body.Peek(8); len(magic) < 8 || string(magic[:4]) != "\x00asm" {
 		writeError(w, apiErrorf(codeInvalidModule, "not a WebAssembly module (no \\0asm magic)"))
 		return
 	}
-	d, err := n.rt.Store().Put(b)
+	d, size, err := n.rt.Store().PutStream(body, n.cfg.MaxModuleBytes, nil)
 	if err != nil {
-		writeError(w, err)
+		writeError(w, n.storeError(err, "upload"))
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"digest": d.String(), "size": len(b)})
+	writeJSON(w, http.StatusOK, map[string]any{"digest": d.String(), "size": size})
+}
+
+// storeError classifies an error of the module store.
+func (n *Node) storeError(err error, what string) error {
+	var tooBig *engine.TooLargeError
+	var mismatch *engine.DigestMismatchError
+	switch {
+	case errors.As(err, &tooBig):
+		return apiErrorf(codeTooLarge, "%s: module is over node %s's limit of %d bytes (--max-module-size)", what, n.cfg.Name, tooBig.Limit)
+	case errors.As(err, &mismatch):
+		return apiErrorf(codeInvalidModule, "%s: %v", what, err)
+	}
+	return err
 }
 
 func (n *Node) getModule(w http.ResponseWriter, r *http.Request) {
@@ -145,14 +155,17 @@ func (n *Node) getModule(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
-	b, err := n.rt.Store().Get(d)
+	f, err := n.rt.Store().Open(d)
 	if err != nil {
 		writeError(w, moduleNotFound(d, n.cfg.Name))
 		return
 	}
+	defer f.Close()
+	if fi, err := f.Stat(); err == nil {
+		w.Header().Set("Content-Length", strconv.FormatInt(fi.Size(), 10))
+	}
 	w.Header().Set("Content-Type", "application/wasm")
-	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
-	_, _ = w.Write(b)
+	_, _ = io.Copy(w, f)
 }
 
 func moduleNotFound(d engine.Digest, node string) error {

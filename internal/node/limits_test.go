@@ -1,15 +1,22 @@
 package node
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/roam-edge/roam/internal/engine"
 )
 
 // tickLines checks c-sleep's complete output for n ticks.
@@ -140,4 +147,81 @@ func (n *Node) incomingCount() int {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	return len(n.incoming)
+}
+
+// zeroModule is a body of size bytes that starts like a Wasm module.
+type zeroModule struct{ off, size int64 }
+
+func (z *zeroModule) Read(p []byte) (int, error) {
+	if z.off >= z.size {
+		return 0, io.EOF
+	}
+	n := int(min(int64(len(p)), z.size-z.off))
+	clear(p[:n])
+	if z.off < 8 {
+		copy(p[:n], "\x00asm\x01\x00\x00\x00"[z.off:])
+	}
+	z.off += int64(n)
+	return n, nil
+}
+
+// TestModuleUploadStreamedAndCapped: an upload goes to disk as it arrives
+// (the node allocates far less than its size), and one over
+// --max-module-size is refused with too_large and leaves nothing behind.
+func TestModuleUploadStreamedAndCapped(t *testing.T) {
+	dir := t.TempDir()
+	a := startNodeWith(t, "a", dir, func(c *Config) { c.MaxModuleBytes = 40 << 20 })
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	var up struct {
+		Digest string
+		Size   int64
+	}
+	if code := do(t, "POST", a.url+"/v1/modules", &zeroModule{size: 32 << 20}, &up); code != 200 || up.Size != 32<<20 {
+		t.Fatalf("upload 32 MiB: %d %+v", code, up)
+	}
+	runtime.ReadMemStats(&after)
+	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 12<<20 {
+		t.Errorf("uploading 32 MiB allocated %d MiB: the body was buffered", alloc>>20)
+	}
+	var body struct{ Error *APIError }
+	code := do(t, "POST", a.url+"/v1/modules", &zeroModule{size: 41 << 20}, &body)
+	if code != http.StatusRequestEntityTooLarge || body.Error == nil || body.Error.Code != codeTooLarge ||
+		!strings.Contains(body.Error.Message, "--max-module-size") {
+		t.Fatalf("upload over the limit: %d %+v, want 413 too_large", code, body.Error)
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "modules", "*"))
+	if len(files) != 1 || filepath.Base(files[0]) != up.Digest+".wasm" {
+		t.Fatalf("module store holds %v, want only the accepted module", files)
+	}
+}
+
+// TestModuleFetchCapped: a migration destination fetches the module from
+// the source through the same capped path.
+func TestModuleFetchCapped(t *testing.T) {
+	a := startNode(t, "a", t.TempDir())
+	b := startNodeWith(t, "b", t.TempDir(), func(c *Config) { c.MaxModuleBytes = 1 << 20 })
+	var up struct{ Digest string }
+	if code := do(t, "POST", a.url+"/v1/modules", &zeroModule{size: 2 << 20}, &up); code != 200 {
+		t.Fatalf("upload: %d", code)
+	}
+	begin, _ := json.Marshal(beginRequest{Migration: "m-big", Source: a.url,
+		Record: record{Instance: Instance{ID: "i-big", Module: up.Digest, Name: "big.wasm", Args: []string{"big.wasm"}, Epoch: 2}}})
+	var body struct{ Error *APIError }
+	code := do(t, "POST", b.url+"/v1/migrations", bytes.NewReader(begin), &body)
+	if code != http.StatusRequestEntityTooLarge || body.Error == nil || body.Error.Code != codeTooLarge {
+		t.Fatalf("begin with a module over b's limit: %d %+v, want 413 too_large", code, body.Error)
+	}
+	if b.rt.Store().Has(mustDigest(t, up.Digest)) {
+		t.Fatal("b stored the module over its limit")
+	}
+}
+
+func mustDigest(t *testing.T, s string) engine.Digest {
+	t.Helper()
+	d, err := parseDigest(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
 }

@@ -2,8 +2,8 @@ package node
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"hash/crc32"
 	"io"
@@ -149,15 +149,16 @@ func (n *Node) fetchModule(ctx context.Context, source string, d engine.Digest) 
 		return fmt.Errorf("fetch module from %s: %w", source, err)
 	}
 	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, n.cfg.MaxModuleBytes+1))
-	if err != nil {
+	_, _, err = n.rt.Store().PutStream(resp.Body, n.cfg.MaxModuleBytes, &d)
+	var tooBig *engine.TooLargeError
+	var mismatch *engine.DigestMismatchError
+	switch {
+	case errors.As(err, &tooBig) || errors.As(err, &mismatch):
+		return n.storeError(err, "fetch module from "+source)
+	case err != nil:
 		return apiErrorf(codeUnreachable, "fetch module from %s: %v", source, err)
 	}
-	if sha256.Sum256(b) != d {
-		return apiErrorf(codeInvalidModule, "module fetched from %s does not match digest %s", source, d)
-	}
-	_, err = n.rt.Store().Put(b)
-	return err
+	return nil
 }
 
 func (n *Node) incomingByID(mid string) (*incoming, error) {
