@@ -58,6 +58,9 @@ type Node struct {
 	Labels    map[string]string `json:"labels"`
 	Instances int               `json:"instances"`
 	Version   string            `json:"version"`
+	// MaxCallDepth is the deepest instance, in call frames, the node's
+	// engine can resume (1999 on wazero's interpreter); absent: no limit.
+	MaxCallDepth int `json:"max_call_depth,omitempty"`
 }
 
 // Health is the unauthenticated answer of GET /healthz.

@@ -288,11 +288,20 @@ func (in *instance) restoreFrom(snap *snapshot.Snapshot) error {
 	}
 	eng, err := in.n.rt.Restore(context.Background(), mod, snap, in.stdio())
 	if err != nil {
-		return apiErrorf(codeInvalidSnapshot, "restore: %v", err)
+		return restoreError(err)
 	}
 	in.eng, in.mod, in.restored = eng, mod, true
 	in.rec.Status = statusPaused
 	return nil
+}
+
+// restoreError classifies an engine's refusal of a snapshot.
+func restoreError(err error) error {
+	var deep *engine.DepthError
+	if errors.As(err, &deep) {
+		return apiErrorf(codeTooDeep, "%v", err)
+	}
+	return apiErrorf(codeInvalidSnapshot, "restore: %v", err)
 }
 
 // restoreNew makes a new instance (new id) from a snapshot a client sent.

@@ -264,7 +264,7 @@ func (n *Node) restoreIncoming(inc *incoming, r *http.Request) error {
 	}
 	in := inc.in
 	if err := in.eng.FinishRestore(context.Background(), s, in.stdio()); err != nil {
-		return apiErrorf(codeInvalidSnapshot, "restore: %v", err)
+		return restoreError(err)
 	}
 	in.restored = true
 	return nil

@@ -231,7 +231,8 @@ func (n *Node) info() client.Node {
 	count := len(n.instances)
 	n.mu.Unlock()
 	return client.Node{Name: n.cfg.Name, URL: n.cfg.URL, Arch: runtime.GOARCH, OS: runtime.GOOS,
-		Engine: string(n.rt.Kind()), Labels: n.cfg.Labels, Instances: count, Version: Version}
+		Engine: string(n.rt.Kind()), Labels: n.cfg.Labels, Instances: count, Version: Version,
+		MaxCallDepth: n.rt.MaxFrames()}
 }
 
 // Version is the node agent's API and protocol version.

@@ -1,0 +1,160 @@
+package node
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/roam-edge/roam/client"
+	"github.com/roam-edge/roam/internal/engine"
+)
+
+// deepGuest is a WASI module that recurses depth calls deep (rec(depth)
+// down to rec(0)), prints "deep", then sleeps 20 ms and prints "tick" in a
+// loop, at that depth, until stopped: a pause lands depth+2 frames deep.
+func deepGuest(depth int) []byte {
+	var b []byte
+	section := func(id byte, body []byte) {
+		b = append(b, id)
+		b = binary.AppendUvarint(b, uint64(len(body)))
+		b = append(b, body...)
+	}
+	str := func(s string) []byte { return append(binary.AppendUvarint(nil, uint64(len(s))), s...) }
+	cat := func(parts ...[]byte) []byte {
+		var out []byte
+		for _, p := range parts {
+			out = append(out, p...)
+		}
+		return out
+	}
+	b = append(b, "\x00asm\x01\x00\x00\x00"...)
+	// Types: 0 (i32 i32 i32 i32) -> i32, 1 () -> (), 2 (i32) -> ().
+	section(1, []byte{3, 0x60, 4, 0x7f, 0x7f, 0x7f, 0x7f, 1, 0x7f, 0x60, 0, 0, 0x60, 1, 0x7f, 0})
+	wasi := str("wasi_snapshot_preview1")
+	section(2, cat([]byte{2}, wasi, str("fd_write"), []byte{0, 0}, wasi, str("poll_oneoff"), []byte{0, 0}))
+	section(3, []byte{2, 1, 2}) // func 2: _start, func 3: rec
+	section(5, []byte{1, 0, 1}) // one memory of one page
+	section(7, cat([]byte{2}, str("_start"), []byte{0, 2}, str("memory"), []byte{2, 0}))
+	write := func(iov byte) []byte { // fd_write(1, iov, 1, 8); drop
+		return []byte{0x41, 1, 0x41, iov, 0x41, 1, 0x41, 8, 0x10, 0, 0x1a}
+	}
+	start := cat([]byte{0}, []byte{0x41}, sleb(int64(depth)), []byte{0x10, 3, 0x0b})
+	rec := cat([]byte{0},
+		[]byte{0x20, 0, 0x45, 0x04, 0x40}, // if n == 0
+		write(0),
+		[]byte{0x03, 0x40}, // loop
+		[]byte{0x41, 0xc0, 0, 0x41, 0x80, 1, 0x41, 1, 0x41, 0xa0, 1, 0x10, 1, 0x1a}, // poll_oneoff(64, 128, 1, 160)
+		write(24),
+		[]byte{0x0c, 0, 0x0b}, // br 0; end loop
+		[]byte{0x05, 0x20, 0, 0x41, 1, 0x6b, 0x10, 3, 0x0b}, // else rec(n-1); end if
+		[]byte{0x0b})
+	code := []byte{2}
+	for _, body := range [][]byte{start, rec} {
+		code = append(code, binary.AppendUvarint(nil, uint64(len(body)))...)
+		code = append(code, body...)
+	}
+	section(10, code)
+	mem := make([]byte, 112)
+	binary.LittleEndian.PutUint32(mem[0:], 16) // iovec "deep\n"
+	binary.LittleEndian.PutUint32(mem[4:], 5)
+	copy(mem[16:], "deep\n")
+	binary.LittleEndian.PutUint32(mem[24:], 32) // iovec "tick\n"
+	binary.LittleEndian.PutUint32(mem[28:], 5)
+	copy(mem[32:], "tick\n")
+	sub := mem[64:] // a subscription: clock monotonic, 20 ms relative
+	sub[8] = 0
+	binary.LittleEndian.PutUint32(sub[16:], 1)
+	binary.LittleEndian.PutUint64(sub[24:], 20_000_000)
+	section(11, cat([]byte{1, 0, 0x41, 0, 0x0b}, binary.AppendUvarint(nil, uint64(len(mem))), mem))
+	return b
+}
+
+func sleb(v int64) []byte {
+	var out []byte
+	for {
+		c := byte(v & 0x7f)
+		v >>= 7
+		if (v == 0 && c&0x40 == 0) || (v == -1 && c&0x40 != 0) {
+			return append(out, c)
+		}
+		out = append(out, c|0x80)
+	}
+}
+
+// TestDeepInstanceRefusedByInterpreter: an instance deeper than wazero's
+// interpreter can resume is refused by an interpreter destination at
+// prepare, before the commit, with the depth and the limit; it runs on at
+// the source. A shallow one moves.
+func TestDeepInstanceRefusedByInterpreter(t *testing.T) {
+	a := startNodeWith(t, "a", t.TempDir(), func(c *Config) { c.Engine = engine.Compiler })
+	b := startNodeWith(t, "b", t.TempDir(), func(c *Config) { c.Engine = engine.Interpreter })
+	var info client.Node
+	if do(t, "GET", b.url+"/v1/node", nil, &info); info.MaxCallDepth != 1999 {
+		t.Fatalf("interpreter node reports max_call_depth %d, want 1999", info.MaxCallDepth)
+	}
+	info = client.Node{}
+	if do(t, "GET", a.url+"/v1/node", nil, &info); info.MaxCallDepth != 0 {
+		t.Fatalf("compiler node reports max_call_depth %d, want none", info.MaxCallDepth)
+	}
+
+	deep := startModule(t, a, deepGuest(3000), "deep.wasm")
+	waitOutput(t, a.url, deep.ID, "deep\ntick\n")
+	_, err := migrate(t, a.url, deep.ID, b.url)
+	if err == nil || !strings.Contains(err.Error(), "3002 calls deep") || !strings.Contains(err.Error(), "at most 1999") ||
+		!strings.Contains(err.Error(), "still runs on the source") {
+		t.Fatalf("migrate 3000 deep to the interpreter: %v, want a refusal naming depth and limit", err)
+	}
+	t.Logf("refused: %v", err)
+	if st := status(t, a.url, deep.ID); st.Status != statusRunning || st.Node != "a" {
+		t.Fatalf("after the refusal the instance is %s on %s, want running on a", st.Status, st.Node)
+	}
+	before := logs(t, a.url, deep.ID, "stdout")
+	waitOutput(t, a.url, deep.ID, before+"tick\n") // it goes on, output intact
+	if n := len(b.list()); n != 0 {
+		t.Fatalf("b holds %d instances after refusing", n)
+	}
+
+	shallow := startModule(t, a, deepGuest(1900), "shallow.wasm")
+	waitOutput(t, a.url, shallow.ID, "deep\ntick\n")
+	if _, err := migrate(t, a.url, shallow.ID, b.url); err != nil {
+		t.Fatalf("migrate 1900 deep to the interpreter: %v", err)
+	}
+	out := logs(t, b.url, shallow.ID, "stdout")
+	waitOutput(t, b.url, shallow.ID, out+"tick\n") // runs there, no stack overflow
+	if st := status(t, b.url, shallow.ID); st.Status != statusRunning {
+		t.Fatalf("on the interpreter the shallow instance is %s: %s", st.Status, st.Error)
+	}
+}
+
+func startModule(t *testing.T, tn *testNode, mod []byte, name string) Instance {
+	t.Helper()
+	var up struct{ Digest string }
+	if code := do(t, "POST", tn.url+"/v1/modules", bytes.NewReader(mod), &up); code != 200 {
+		t.Fatalf("upload: %d", code)
+	}
+	req, _ := json.Marshal(StartRequest{Module: up.Digest, Args: []string{name}})
+	var in Instance
+	if code := do(t, "POST", tn.url+"/v1/instances", bytes.NewReader(req), &in); code != 201 {
+		t.Fatalf("start: %d %+v", code, in)
+	}
+	return in
+}
+
+// waitOutput waits until the instance's stdout starts with prefix.
+func waitOutput(t *testing.T, url, id, prefix string) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute) // a hang guard
+	for {
+		got := logs(t, url, id, "stdout")
+		if strings.HasPrefix(got, prefix) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("stdout of %s is %q, want it to start with %q", id, got, prefix)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
