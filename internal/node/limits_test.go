@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -224,4 +225,65 @@ func mustDigest(t *testing.T, s string) engine.Digest {
 		t.Fatal(err)
 	}
 	return d
+}
+
+// metric reads one counter or gauge of the node's /metrics.
+func metric(t *testing.T, tn *testNode, name string) float64 {
+	t.Helper()
+	for _, line := range strings.Split(string(fetch(t, tn.url+"/metrics")), "\n") {
+		if v, ok := strings.CutPrefix(line, name+" "); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				t.Fatalf("metric %s: %q", name, line)
+			}
+			return f
+		}
+	}
+	t.Fatalf("no metric %s", name)
+	return 0
+}
+
+// TestParallelFirstStartsCompileOnce: instances of a fresh module started
+// all at once share one compile.
+func TestParallelFirstStartsCompileOnce(t *testing.T) {
+	a := startNode(t, "a", t.TempDir())
+	var up struct{ Digest string }
+	if code := do(t, "POST", a.url+"/v1/modules", bytes.NewReader(fixture(t, "c-exit")), &up); code != 200 {
+		t.Fatalf("upload: %d", code)
+	}
+	const n = 8
+	ids := make(chan string, n)
+	errs := make(chan error, n)
+	for range n {
+		go func() {
+			body, _ := json.Marshal(StartRequest{Module: up.Digest, Args: []string{"c-exit.wasm", "1"}})
+			req, _ := http.NewRequest("POST", a.url+"/v1/instances", bytes.NewReader(body))
+			req.Header.Set("Authorization", "Bearer "+testToken)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer resp.Body.Close()
+			var in Instance
+			if err := json.NewDecoder(resp.Body).Decode(&in); err != nil || resp.StatusCode != 201 {
+				errs <- fmt.Errorf("start: %s %v", resp.Status, err)
+				return
+			}
+			ids <- in.ID
+		}()
+	}
+	for range n {
+		select {
+		case err := <-errs:
+			t.Fatal(err)
+		case id := <-ids:
+			if end := wait(t, a.url, id); end.ExitCode != 7 {
+				t.Fatalf("instance %s: exit %d %s", id, end.ExitCode, end.Error)
+			}
+		}
+	}
+	if got := metric(t, a, "roam_module_compiles_total"); got != 1 {
+		t.Fatalf("roam_module_compiles_total = %v after %d parallel first starts, want 1", got, n)
+	}
 }

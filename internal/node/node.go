@@ -60,7 +60,7 @@ type Node struct {
 
 	mu         sync.Mutex
 	instances  map[string]*instance
-	modules    map[moduleKey]*engine.Module
+	modules    map[moduleKey]*moduleLoad
 	incoming   map[string]*incoming // migrations into this node, by id
 	outgoing   map[string]string    // migrations out of this node in progress: id -> instance
 	done       map[string]bool      // incoming migrations committed (commit is idempotent)
@@ -96,7 +96,7 @@ func New(cfg Config) (*Node, error) {
 		return nil, err
 	}
 	n := &Node{cfg: cfg, rt: rt, rtPlain: rtPlain, peers: peers, started: time.Now(),
-		instances: map[string]*instance{}, modules: map[moduleKey]*engine.Module{},
+		instances: map[string]*instance{}, modules: map[moduleKey]*moduleLoad{},
 		incoming: map[string]*incoming{}, outgoing: map[string]string{}, done: map[string]bool{}, quit: make(chan struct{})}
 	n.metrics = newMetrics(n)
 	if err := n.recover(); err != nil {
