@@ -58,6 +58,8 @@ func (s *streams) nodeCmd() *cobra.Command {
 	f.StringVar(&eng, "engine", "", "compiler or interpreter (default: compiler where wazero has one)")
 	cfg.MaxModuleBytes = 64 << 20
 	f.Var(byteSize{&cfg.MaxModuleBytes}, "max-module-size", "largest module the node takes, uploaded or fetched from a peer (e.g. 64MiB)")
+	cfg.MaxLogBytes = 64 << 20
+	f.Var(byteSize{&cfg.MaxLogBytes}, "max-log-size", "bytes kept of each instance's stdout and of its stderr: the oldest go (e.g. 64MiB)")
 	f.DurationVar(&cfg.PeerTimeout, "peer-timeout", 15*time.Second, "give up a request to a peer node that makes no progress (connects, sends or answers nothing) for this long")
 	f.DurationVar(&cfg.BeginTimeout, "peer-begin-timeout", 2*time.Minute, "patience for a migration's begin, when the destination fetches and compiles the module")
 	return c

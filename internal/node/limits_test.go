@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"os"
 	"path/filepath"
 	"runtime"
 	"strconv"
@@ -286,4 +287,84 @@ func TestParallelFirstStartsCompileOnce(t *testing.T) {
 	if got := metric(t, a, "roam_module_compiles_total"); got != 1 {
 		t.Fatalf("roam_module_compiles_total = %v after %d parallel first starts, want 1", got, n)
 	}
+}
+
+// getLog reads a log from offset and the offset its answer starts at.
+func getLog(t *testing.T, url, id string, offset int64) (int64, []byte) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", fmt.Sprintf("%s/v1/instances/%s/stdout?offset=%d", url, id, offset), nil)
+	req.Header.Set("Authorization", "Bearer "+testToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("stdout: %s %v", resp.Status, err)
+	}
+	start, err := strconv.ParseInt(resp.Header.Get("Roam-Log-Offset"), 10, 64)
+	if err != nil {
+		t.Fatalf("Roam-Log-Offset %q", resp.Header.Get("Roam-Log-Offset"))
+	}
+	return start, b
+}
+
+// checkChatty checks a log's kept bytes: from its oldest kept byte to the
+// end of the guest's output, within the cap, with the guest's bytes.
+func checkChatty(t *testing.T, tn *testNode, id string, total, limit int64) {
+	t.Helper()
+	start, b := getLog(t, tn.url, id, 0)
+	if start <= 0 || start+int64(len(b)) != total || int64(len(b)) > limit || int64(len(b)) < limit/2 {
+		t.Fatalf("%s: log from 0 answers %d bytes from offset %d; want the last %d..%d of %d", tn.Name(), len(b), start, limit/2, limit, total)
+	}
+	for i, c := range b {
+		if c != chattyByte(start+int64(i)) {
+			t.Fatalf("%s: byte at offset %d is %d, want %d", tn.Name(), start+int64(i), c, chattyByte(start+int64(i)))
+		}
+	}
+	at, tail := getLog(t, tn.url, id, total-100)
+	if at != total-100 || len(tail) != 100 || tail[0] != chattyByte(total-100) {
+		t.Fatalf("%s: log from %d answers %d bytes from %d", tn.Name(), total-100, len(tail), at)
+	}
+	var disk int64
+	files, _ := filepath.Glob(filepath.Join(tn.cfg.Dir, "instances", id, "stdout*"))
+	for _, f := range files {
+		if fi, err := os.Stat(f); err == nil && !strings.HasSuffix(f, ".base") {
+			disk += fi.Size()
+		}
+	}
+	if disk > limit {
+		t.Fatalf("%s: stdout files hold %d bytes, over the cap of %d", tn.Name(), disk, limit)
+	}
+}
+
+// TestLogCapRotation: a guest writes 2.5 MiB to a node that keeps 256 KiB a
+// stream: the files stay under the cap, reads keep the stream's offsets
+// (a read from 0 starts at the oldest byte kept and says so), and a move
+// takes the kept bytes at their offsets.
+func TestLogCapRotation(t *testing.T) {
+	const limit, blocks = 256 << 10, 40
+	total := int64(blocks) << 16
+	a := startNodeWith(t, "a", t.TempDir(), func(c *Config) { c.MaxLogBytes = limit })
+	b := startNodeWith(t, "b", t.TempDir(), func(c *Config) { c.MaxLogBytes = limit })
+	in := startModule(t, a, chattyGuest(blocks), "chatty.wasm")
+	deadline := time.Now().Add(time.Minute) // a hang guard
+	for {
+		if _, tail := getLog(t, a.url, in.ID, total-1); len(tail) == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the guest did not write its output")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	checkChatty(t, a, in.ID, total, limit)
+	if _, err := migrate(t, a.url, in.ID, b.url); err != nil {
+		t.Fatalf("migrate: %v", err)
+	}
+	checkChatty(t, b, in.ID, total, limit)
+	b.stop() // and a restart finds the offsets again
+	b = startNodeWith(t, "b", b.cfg.Dir, func(c *Config) { c.MaxLogBytes = limit })
+	checkChatty(t, b, in.ID, total, limit)
 }

@@ -182,10 +182,13 @@ func (inc *incoming) receive(r *http.Request, lim snapshot.Limits) (*snapshot.Sn
 	for _, l := range []struct {
 		header string
 		log    *logFile
-	}{{"Roam-Stdout-Length", inc.in.stdout}, {"Roam-Stderr-Length", inc.in.stderr}} {
-		k, err := strconv.ParseInt(r.Header.Get(l.header), 10, 64)
+	}{{"Roam-Stdout", inc.in.stdout}, {"Roam-Stderr", inc.in.stderr}} {
+		k, err := strconv.ParseInt(r.Header.Get(l.header+"-Length"), 10, 64)
 		if err != nil || k < 0 {
-			return nil, apiErrorf(codeBadRequest, "header %s: want a length", l.header)
+			return nil, apiErrorf(codeBadRequest, "header %s-Length: want a length", l.header)
+		}
+		if err := receiveOffset(l.log, r.Header.Get(l.header+"-Offset")); err != nil {
+			return nil, err
 		}
 		if _, err := io.CopyN(io.MultiWriter(l.log, sum), r.Body, k); err != nil {
 			return nil, apiErrorf(codeInvalidSnapshot, "logs cut short: %v", err)
@@ -203,6 +206,22 @@ func (inc *incoming) receive(r *http.Request, lim snapshot.Limits) (*snapshot.Sn
 		return nil, apiErrorf(codeInvalidSnapshot, "%v", err)
 	}
 	return s, nil
+}
+
+// receiveOffset places the bytes that come at their offset in the source's
+// log: past the end when the source no longer kept the bytes between.
+func receiveOffset(l *logFile, header string) error {
+	if header == "" {
+		return nil // they follow what came before
+	}
+	off, err := strconv.ParseInt(header, 10, 64)
+	if size, _, _ := l.state(); err != nil || off < size {
+		return apiErrorf(codeBadRequest, "log offset %q: want one at or past %d", header, size)
+	}
+	if err := l.skipTo(off); err != nil {
+		return apiErrorf(codeInternal, "log: %v", err)
+	}
+	return nil
 }
 
 // precopyRound takes one pre-copy round.

@@ -36,6 +36,7 @@ type Config struct {
 
 	MaxModuleBytes int64  // largest module accepted (default 64 MiB)
 	MaxMemoryPages uint32 // largest instance memory accepted in a snapshot (default 4 GiB)
+	MaxLogBytes    int64  // bytes kept of each of an instance's stdout and stderr (default 64 MiB; < 0: all)
 
 	// PeerTimeout bounds every request to a peer node: it fails once the
 	// peer made no progress (no connection, no byte taken or answered) for
@@ -121,6 +122,12 @@ func (c *Config) defaults() error {
 	c.URL = strings.TrimRight(c.URL, "/")
 	if c.MaxModuleBytes == 0 {
 		c.MaxModuleBytes = 64 << 20
+	}
+	switch {
+	case c.MaxLogBytes == 0:
+		c.MaxLogBytes = 64 << 20
+	case c.MaxLogBytes < 0:
+		c.MaxLogBytes = 0
 	}
 	if c.PeerTimeout <= 0 {
 		c.PeerTimeout = 15 * time.Second
