@@ -6,6 +6,7 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"runtime"
@@ -81,7 +82,11 @@ func (n *Node) held(h func(http.ResponseWriter, *http.Request, *instance)) http.
 	return func(w http.ResponseWriter, r *http.Request) {
 		in, ok := n.instance(r.PathValue("id"))
 		if !ok {
-			writeError(w, apiErrorf(codeNotFound, "instance %s not found on node %s", r.PathValue("id"), n.cfg.Name))
+			msg := fmt.Sprintf("instance %s not found on node %s", r.PathValue("id"), n.cfg.Name)
+			if n.cfg.KeepFinished > 0 {
+				msg += fmt.Sprintf(" (an instance that ended is forgotten %v later)", n.cfg.KeepFinished)
+			}
+			writeError(w, apiErrorf(codeNotFound, "%s", msg))
 			return
 		}
 		if rec := in.snapshotRecord(); rec.Status == statusMoved {

@@ -368,3 +368,38 @@ func TestLogCapRotation(t *testing.T) {
 	b = startNodeWith(t, "b", b.cfg.Dir, func(c *Config) { c.MaxLogBytes = limit })
 	checkChatty(t, b, in.ID, total, limit)
 }
+
+// TestFinishedInstancesPruned: an instance that ended is forgotten after
+// --keep-finished, directory and all, and wait on it answers not_found; a
+// running one stays.
+func TestFinishedInstancesPruned(t *testing.T) {
+	a := startNodeWith(t, "a", t.TempDir(), func(c *Config) { c.KeepFinished = 200 * time.Millisecond })
+	done := a.startProgram(t, "c-exit", "1")
+	if end := wait(t, a.url, done.ID); end.ExitCode != 7 {
+		t.Fatalf("exit %d", end.ExitCode)
+	}
+	running := startModule(t, a, deepGuest(1), "sleeper.wasm")
+	deadline := time.Now().Add(time.Minute) // a hang guard
+	for {
+		var body struct{ Error json.RawMessage }
+		code := do(t, "GET", a.url+"/v1/instances/"+done.ID+"/wait", nil, &body)
+		if code == http.StatusNotFound {
+			var ae APIError
+			if json.Unmarshal(body.Error, &ae) != nil || ae.Code != codeNotFound || !strings.Contains(ae.Message, "forgotten") {
+				t.Fatalf("wait on a pruned instance: %s", body.Error)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the finished instance was never pruned")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if _, err := os.Stat(a.instanceDir(done.ID)); !os.IsNotExist(err) {
+		t.Fatalf("the pruned instance's directory is still there: %v", err)
+	}
+	time.Sleep(400 * time.Millisecond) // two retention periods: the running one stays
+	if st := status(t, a.url, running.ID); st.Status != statusRunning {
+		t.Fatalf("the running instance is %s", st.Status)
+	}
+}

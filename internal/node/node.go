@@ -38,6 +38,15 @@ type Config struct {
 	MaxMemoryPages uint32 // largest instance memory accepted in a snapshot (default 4 GiB)
 	MaxLogBytes    int64  // bytes kept of each of an instance's stdout and stderr (default 64 MiB; < 0: all)
 
+	// KeepFinished is how long an instance that ended (exited, failed,
+	// stopped) stays listed, with its logs, before the node forgets it
+	// (default 1 h; < 0: for ever).
+	KeepFinished time.Duration
+	// ModuleGrace is how long a module no instance uses stays in the store
+	// after its upload (or its last use) before it is deleted with its
+	// instrumented and compiled code (default 1 h; < 0: for ever).
+	ModuleGrace time.Duration
+
 	// PeerTimeout bounds every request to a peer node: it fails once the
 	// peer made no progress (no connection, no byte taken or answered) for
 	// this long (default 15 s). A stream of any size only needs to move.
@@ -129,6 +138,12 @@ func (c *Config) defaults() error {
 	case c.MaxLogBytes < 0:
 		c.MaxLogBytes = 0
 	}
+	if c.KeepFinished == 0 {
+		c.KeepFinished = time.Hour
+	}
+	if c.ModuleGrace == 0 {
+		c.ModuleGrace = time.Hour
+	}
 	if c.PeerTimeout <= 0 {
 		c.PeerTimeout = 15 * time.Second
 	}
@@ -180,6 +195,7 @@ func (n *Node) Run(ctx context.Context, ln net.Listener) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	n.startJanitor()
 	select {
 	case err := <-errc:
 		return err
