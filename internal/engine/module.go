@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -264,11 +265,110 @@ func writeFileAtomic(path string, b []byte) error {
 
 // Compile compiles m ahead of its first instance, into the compilation
 // cache: a migration destination does it while the source still runs.
+//
+// The files wazero adds to the compilation cache meanwhile are listed in
+// the module's index, for Forget. (wazero names them by a hash of the code
+// and of CPU features it does not export.) A module compiled at the same
+// time may have its files listed too: forgetting them only costs it a
+// compile.
 func (r *Runtime) Compile(ctx context.Context, m *Module) error {
+	before := r.compiledFiles()
 	wz := wazero.NewRuntimeWithConfig(ctx, r.wazeroConfig())
 	defer wz.Close(ctx)
-	_, err := compile(ctx, wz, m)
+	if _, err := compile(ctx, wz, m); err != nil {
+		return err
+	}
+	var added []byte
+	for f := range r.compiledFiles() {
+		if !before[f] {
+			added = append(added, f+"\n"...)
+		}
+	}
+	if len(added) > 0 {
+		_ = appendFile(r.compiledIndex(m.Digest), added) // a cache index: losing it only leaks a file
+	}
+	return nil
+}
+
+func (r *Runtime) compiledIndex(d Digest) string {
+	return filepath.Join(r.cacheDir, "instrumented", d.String()+".compiled")
+}
+
+// compiledFiles lists the compilation cache's files, relative to it.
+func (r *Runtime) compiledFiles() map[string]bool {
+	out := map[string]bool{}
+	root := filepath.Join(r.cacheDir, "compiled")
+	dirs, _ := os.ReadDir(root)
+	for _, d := range dirs {
+		if !d.IsDir() {
+			continue
+		}
+		files, _ := os.ReadDir(filepath.Join(root, d.Name()))
+		for _, f := range files {
+			out[filepath.Join(d.Name(), f.Name())] = true
+		}
+	}
+	return out
+}
+
+func appendFile(path string, b []byte) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(b)
+	return errors.Join(err, f.Close())
+}
+
+// Forget deletes module d from the store with the code made from it:
+// instrumented modules and compiled code, by every engine kind.
+func (r *Runtime) Forget(d Digest) error {
+	if b, err := os.ReadFile(r.compiledIndex(d)); err == nil {
+		for _, f := range strings.Fields(string(b)) {
+			if filepath.IsLocal(f) {
+				os.Remove(filepath.Join(r.cacheDir, "compiled", f))
+			}
+		}
+	}
+	made, _ := filepath.Glob(filepath.Join(r.cacheDir, "instrumented", d.String()+"*"))
+	for _, f := range made {
+		os.Remove(f)
+	}
+	err := os.Remove(r.store.path(d))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
 	return err
+}
+
+// StoredModule is a module in the store and when it was put or last used.
+type StoredModule struct {
+	Digest  Digest
+	ModTime time.Time
+}
+
+// List lists the modules of the store.
+func (s *Store) List() []StoredModule {
+	files, _ := filepath.Glob(filepath.Join(s.Dir, "*.wasm"))
+	var out []StoredModule
+	for _, f := range files {
+		b, err := hex.DecodeString(strings.TrimSuffix(filepath.Base(f), ".wasm"))
+		fi, serr := os.Stat(f)
+		if err != nil || len(b) != len(Digest{}) || serr != nil {
+			continue
+		}
+		out = append(out, StoredModule{Digest: Digest(b), ModTime: fi.ModTime()})
+	}
+	return out
+}
+
+// Touch marks module d as used now.
+func (s *Store) Touch(d Digest) {
+	now := time.Now()
+	_ = os.Chtimes(s.path(d), now, now)
 }
 
 // compile compiles m's code on wz. wazero v1.12.0's validator panics on some

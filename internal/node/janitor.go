@@ -2,6 +2,8 @@ package node
 
 import (
 	"os"
+
+	"github.com/roam-edge/roam/internal/engine"
 	"path/filepath"
 	"time"
 )
@@ -68,5 +70,65 @@ func (n *Node) pruneFinished(cutoff time.Time) {
 	}
 }
 
-// collectModules is module garbage collection (below).
-func (n *Node) collectModules(cutoff time.Time) {}
+// collectModules deletes the modules of the store that no instance uses
+// and that were not put or used since cutoff, with their instrumented and
+// compiled code. A module is in use while an instance that may run again
+// holds it (running, paused, or moved but unconfirmed), while a migration
+// into this node holds it, and while a start, restore or migration
+// begin is loading it (pinned).
+func (n *Node) collectModules(cutoff time.Time) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	used := map[engine.Digest]bool{}
+	for d := range n.pins {
+		used[d] = true
+	}
+	for key, l := range n.modules {
+		select {
+		case <-l.done:
+		default:
+			used[key.digest] = true // being loaded
+		}
+	}
+	var recs []record
+	for _, in := range n.instances {
+		recs = append(recs, in.snapshotRecord())
+	}
+	for _, inc := range n.incoming {
+		recs = append(recs, inc.in.snapshotRecord())
+	}
+	for _, rec := range recs {
+		if d, err := parseDigest(rec.Module); err == nil && !rec.Status.Terminal() && (rec.Status != statusMoved || rec.CommitPending) {
+			used[d] = true
+		}
+	}
+	for _, m := range n.rt.Store().List() {
+		if used[m.Digest] || !m.ModTime.Before(cutoff) {
+			continue
+		}
+		delete(n.modules, moduleKey{m.Digest, true})
+		delete(n.modules, moduleKey{m.Digest, false})
+		if err := n.rt.Forget(m.Digest); err != nil {
+			n.logf("module %s: delete: %v", m.Digest, err)
+			continue
+		}
+		n.logf("module %s deleted: no instance used it for %v", m.Digest, n.cfg.ModuleGrace)
+	}
+}
+
+// pin keeps module d from garbage collection until unpin, and marks it
+// used now.
+func (n *Node) pin(d engine.Digest) {
+	n.mu.Lock()
+	n.pins[d]++
+	n.mu.Unlock()
+	n.rt.Store().Touch(d)
+}
+
+func (n *Node) unpin(d engine.Digest) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.pins[d]--; n.pins[d] <= 0 {
+		delete(n.pins, d)
+	}
+}

@@ -123,6 +123,8 @@ func (n *Node) start(req StartRequest) (*instance, error) {
 		return nil, apiErrorf(codeBadRequest, "args must hold at least argv[0]")
 	}
 	migratable := req.Migratable == nil || *req.Migratable
+	n.pin(d) // until the instance holds it
+	defer n.unpin(d)
 	cfg, err := wasiConfig(req.Args, req.Env, req.Dirs)
 	if err != nil {
 		return nil, err
@@ -305,6 +307,8 @@ func (in *instance) restoreSnapshot() error {
 // restoreFrom gives the instance an engine instance restored from snap,
 // paused until startRun.
 func (in *instance) restoreFrom(snap *snapshot.Snapshot) error {
+	in.n.pin(snap.ModuleDigest) // until the instance holds it
+	defer in.n.unpin(snap.ModuleDigest)
 	mod, err := in.n.module(engine.Digest(snap.ModuleDigest), snap.ModuleName, true)
 	if err != nil {
 		return err

@@ -403,3 +403,70 @@ func TestFinishedInstancesPruned(t *testing.T) {
 		t.Fatalf("the running instance is %s", st.Status)
 	}
 }
+
+// TestModuleGarbageCollection: a module no instance may run again goes
+// after its grace period with its instrumented and compiled code; one a
+// running instance uses stays. (The collection is called here with a
+// cutoff rather than waited for.)
+func TestModuleGarbageCollection(t *testing.T) {
+	dir := t.TempDir()
+	a := startNodeWith(t, "a", dir, func(c *Config) { c.ModuleGrace = -1 })
+	ended := a.startProgram(t, "c-exit", "1")
+	if end := wait(t, a.url, ended.ID); end.ExitCode != 7 {
+		t.Fatalf("exit %d", end.ExitCode)
+	}
+	running := startModule(t, a, deepGuest(1), "sleeper.wasm")
+	made, _ := filepath.Glob(filepath.Join(dir, "instrumented", ended.Module+"*"))
+	index, err := os.ReadFile(filepath.Join(dir, "instrumented", ended.Module+".compiled"))
+	if len(made) < 2 || err != nil {
+		t.Fatalf("no instrumented module and compiled index for %s: %v %v", ended.Module, made, err)
+	}
+	for _, f := range strings.Fields(string(index)) {
+		made = append(made, filepath.Join(dir, "compiled", f))
+	}
+	a.collectModules(time.Now().Add(-time.Hour)) // within the grace period: kept
+	if !a.rt.Store().Has(mustDigest(t, ended.Module)) {
+		t.Fatal("a module used within the grace period was deleted")
+	}
+	a.collectModules(time.Now().Add(time.Second)) // past it
+	if a.rt.Store().Has(mustDigest(t, ended.Module)) {
+		t.Fatal("the unused module was not deleted")
+	}
+	for _, f := range made {
+		if _, err := os.Stat(f); !os.IsNotExist(err) {
+			t.Errorf("%s is still there: %v", f, err)
+		}
+	}
+	if !a.rt.Store().Has(mustDigest(t, running.Module)) {
+		t.Fatal("the module of a running instance was deleted")
+	}
+	// A start of the deleted module asks for an upload, and one of the
+	// kept module compiles no more.
+	var body struct{ Error *APIError }
+	req, _ := json.Marshal(StartRequest{Module: ended.Module, Args: []string{"c-exit.wasm", "1"}})
+	if code := do(t, "POST", a.url+"/v1/instances", bytes.NewReader(req), &body); body.Error == nil || body.Error.Code != codeModuleNotFound {
+		t.Fatalf("start of a deleted module: %d %+v", code, body.Error)
+	}
+	compiles := metric(t, a, "roam_module_compiles_total")
+	again := startModule(t, a, deepGuest(1), "sleeper.wasm")
+	if got := metric(t, a, "roam_module_compiles_total"); got != compiles || status(t, a.url, again.ID).Status != statusRunning {
+		t.Fatalf("a second instance of the kept module: %v compiles, was %v", got, compiles)
+	}
+}
+
+// TestModuleGraceFromFlag: with a short --module-grace the node deletes an
+// uploaded module nobody started by itself.
+func TestModuleGraceFromFlag(t *testing.T) {
+	a := startNodeWith(t, "a", t.TempDir(), func(c *Config) { c.ModuleGrace = 100 * time.Millisecond })
+	var up struct{ Digest string }
+	if code := do(t, "POST", a.url+"/v1/modules", bytes.NewReader(fixture(t, "c-exit")), &up); code != 200 {
+		t.Fatalf("upload: %d", code)
+	}
+	deadline := time.Now().Add(time.Minute) // a hang guard
+	for a.rt.Store().Has(mustDigest(t, up.Digest)) {
+		if time.Now().After(deadline) {
+			t.Fatal("the unused module was never deleted")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

@@ -63,6 +63,8 @@ func (n *Node) begin(ctx context.Context, req beginRequest) error {
 	if err != nil {
 		return err
 	}
+	n.pin(d) // until the migration holds it
+	defer n.unpin(d)
 	if err := n.fetchModule(ctx, req.Source, d); err != nil {
 		return err
 	}

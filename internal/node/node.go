@@ -71,9 +71,10 @@ type Node struct {
 	mu         sync.Mutex
 	instances  map[string]*instance
 	modules    map[moduleKey]*moduleLoad
-	incoming   map[string]*incoming // migrations into this node, by id
-	outgoing   map[string]string    // migrations out of this node in progress: id -> instance
-	done       map[string]bool      // incoming migrations committed (commit is idempotent)
+	incoming   map[string]*incoming  // migrations into this node, by id
+	outgoing   map[string]string     // migrations out of this node in progress: id -> instance
+	done       map[string]bool       // incoming migrations committed (commit is idempotent)
+	pins       map[engine.Digest]int // modules being loaded for an instance: no garbage collection
 	shutting   bool
 	quit       chan struct{} // closed when the node shuts down
 	background sync.WaitGroup
@@ -107,7 +108,7 @@ func New(cfg Config) (*Node, error) {
 	}
 	n := &Node{cfg: cfg, rt: rt, rtPlain: rtPlain, peers: peers, started: time.Now(),
 		instances: map[string]*instance{}, modules: map[moduleKey]*moduleLoad{},
-		incoming: map[string]*incoming{}, outgoing: map[string]string{}, done: map[string]bool{}, quit: make(chan struct{})}
+		incoming: map[string]*incoming{}, outgoing: map[string]string{}, done: map[string]bool{}, pins: map[engine.Digest]int{}, quit: make(chan struct{})}
 	n.metrics = newMetrics(n)
 	if err := n.recover(); err != nil {
 		return nil, fmt.Errorf("recover instances from %s: %w", cfg.Dir, err)
