@@ -332,6 +332,34 @@ func (n *Node) migrateInstance(w http.ResponseWriter, r *http.Request, in *insta
 	emit(MigrateEvent{Event: "done", Result: res})
 }
 
+// idleBody fails the reads of a request body that brings no byte for
+// idle: the connection's read deadline moves on at every read.
+func idleBody(w http.ResponseWriter, body io.ReadCloser, idle time.Duration) io.ReadCloser {
+	rc := http.NewResponseController(w)
+	if rc.SetReadDeadline(time.Now().Add(idle)) != nil {
+		return body // not a connection that takes deadlines
+	}
+	return &idleReader{ReadCloser: body, rc: rc, idle: idle}
+}
+
+type idleReader struct {
+	io.ReadCloser
+	rc   *http.ResponseController
+	idle time.Duration
+}
+
+// Read moves the deadline on, and drops it at the end of the body: the
+// server reads on in the background then, while the request is handled.
+func (r *idleReader) Read(p []byte) (int, error) {
+	n, err := r.ReadCloser.Read(p)
+	deadline := time.Now().Add(r.idle)
+	if err != nil {
+		deadline = time.Time{}
+	}
+	_ = r.rc.SetReadDeadline(deadline)
+	return n, err
+}
+
 func (n *Node) beginMigration(w http.ResponseWriter, r *http.Request) {
 	var req beginRequest
 	if err := readJSON(w, r, &req); err != nil {
@@ -348,6 +376,8 @@ func (n *Node) beginMigration(w http.ResponseWriter, r *http.Request) {
 func (n *Node) migrationStep(w http.ResponseWriter, r *http.Request) {
 	mid := r.PathValue("mid")
 	var err error
+	r.Body = idleBody(w, r.Body, n.cfg.PeerTimeout) // a source that stalls mid-round lets go of the migration
+	defer http.NewResponseController(w).SetReadDeadline(time.Time{})
 	r.Body = http.MaxBytesReader(w, r.Body, 5<<30)
 	switch r.URL.Path[strings.LastIndexByte(r.URL.Path, '/')+1:] {
 	case "memory":

@@ -470,3 +470,34 @@ func TestModuleGraceFromFlag(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestStalledSourceMidRound: a source that stops sending in the middle of
+// a pre-copy round does not hold the destination's migration for ever:
+// the destination gives the round up after the peer timeout and drops it.
+func TestStalledSourceMidRound(t *testing.T) {
+	a := startNode(t, "a", t.TempDir())
+	b := startNodeWith(t, "b", t.TempDir(), func(c *Config) { c.PeerTimeout = 500 * time.Millisecond })
+	var up struct{ Digest string }
+	if code := do(t, "POST", a.url+"/v1/modules", bytes.NewReader(fixture(t, "c-sleep")), &up); code != 200 {
+		t.Fatalf("upload: %d", code)
+	}
+	begin, _ := json.Marshal(beginRequest{Migration: "m-stall", Source: a.url,
+		Record: record{Instance: Instance{ID: "i-stall", Module: up.Digest, Name: "c-sleep.wasm", Args: []string{"c-sleep.wasm"}, Epoch: 2}}})
+	if code := do(t, "POST", b.url+"/v1/migrations", bytes.NewReader(begin), nil); code != 200 {
+		t.Fatalf("begin: %d", code)
+	}
+	conn, err := net.Dial("tcp", strings.TrimPrefix(b.url, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "PUT /v1/migrations/m-stall/memory HTTP/1.1\r\nHost: b\r\nAuthorization: Bearer %s\r\n"+
+		"Content-Length: 100000\r\nRoam-Logs-Crc32c: 0\r\nRoam-Stdout-Length: 10\r\nRoam-Stderr-Length: 0\r\n\r\nabc", testToken)
+	deadline := time.Now().Add(time.Minute) // a hang guard
+	for b.incomingCount() != 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("b still holds the migration whose source stalled")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
