@@ -162,6 +162,13 @@ func TestDeepInstanceRefusedByInterpreter(t *testing.T) {
 	if n := len(b.list()); n != 0 {
 		t.Fatalf("b holds %d instances after refusing", n)
 	}
+	// A checkpoint of it restored on the interpreter node: too_deep too.
+	snap := fetch(t, a.url+"/v1/instances/"+deep.ID+"/snapshot")
+	var body struct{ Error *APIError }
+	if code := do(t, "POST", b.url+"/v1/instances/restore", bytes.NewReader(snap), &body); code != 422 ||
+		body.Error == nil || body.Error.Code != codeTooDeep {
+		t.Fatalf("restore of a 3000-deep checkpoint on the interpreter: %d %+v, want 422 too_deep", code, body.Error)
+	}
 
 	shallow := startModule(t, a, deepGuest(1900), "shallow.wasm")
 	waitOutput(t, a.url, shallow.ID, "deep\ntick\n")

@@ -5,6 +5,7 @@ import (
 
 	"github.com/roam-edge/roam/internal/engine"
 	"path/filepath"
+	"strings"
 	"time"
 )
 
@@ -64,8 +65,10 @@ func (n *Node) pruneFinished(cutoff time.Time) {
 	// retries its commit after a restart; not an hour later.
 	markers, _ := filepath.Glob(filepath.Join(n.cfg.Dir, "migrations", "*.committed"))
 	for _, m := range markers {
-		if fi, err := os.Stat(m); err == nil && fi.ModTime().Before(cutoff) {
-			os.Remove(m)
+		if fi, err := os.Stat(m); err == nil && fi.ModTime().Before(cutoff) && os.Remove(m) == nil {
+			n.mu.Lock()
+			delete(n.done, strings.TrimSuffix(filepath.Base(m), ".committed"))
+			n.mu.Unlock()
 		}
 	}
 }
