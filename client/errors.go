@@ -47,6 +47,9 @@ const (
 	CodeMoved           = "moved"
 	CodeGone            = "gone"
 	CodeInternal        = "internal"
+	// CodeTooDeep: a snapshot deeper (in calls) than the node's engine can
+	// resume, such as wazero's interpreter past 2,000 frames.
+	CodeTooDeep = "too_deep"
 )
 
 // codeStatus is the HTTP status that goes with each code.
@@ -58,6 +61,7 @@ var codeStatus = map[string]int{
 	CodeInvalidSnapshot: http.StatusUnprocessableEntity, CodeDirMissing: http.StatusUnprocessableEntity,
 	CodeMigrationFailed: http.StatusBadGateway, CodeUnreachable: http.StatusBadGateway,
 	CodeMoved: http.StatusTemporaryRedirect, CodeGone: http.StatusGone, CodeInternal: http.StatusInternalServerError,
+	CodeTooDeep: http.StatusUnprocessableEntity,
 }
 
 // StatusOf is the HTTP status of an error code, 500 for a code it does not

@@ -21,7 +21,8 @@ const (
 // Without follow it copies what has been captured so far. With follow it
 // copies until the instance has ended, following it across moves: when a
 // stream ends early it asks again from the byte offset already received, so
-// no byte is written twice or lost.
+// no byte is written twice or lost, but those the node no longer keeps (it
+// keeps the last --max-log-size bytes of each stream).
 func (c *Client) Logs(ctx context.Context, id, stream string, follow bool, w io.Writer) error {
 	if stream != Stdout && stream != Stderr {
 		return fmt.Errorf("logs %s: stream %q: want stdout or stderr", id, stream)
@@ -71,6 +72,11 @@ func (c *Client) copyLog(ctx context.Context, id, stream string, follow bool, w 
 		return err
 	}
 	defer resp.Body.Close()
+	// A node keeps the last bytes of a log only (--max-log-size): an
+	// answer may start past the offset asked, where its header says.
+	if off, err := strconv.ParseInt(resp.Header.Get("Roam-Log-Offset"), 10, 64); err == nil && off > w.n {
+		w.n = off
+	}
 	if _, err := io.Copy(w, resp.Body); err != nil {
 		if w.err != nil {
 			return w.err

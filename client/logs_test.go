@@ -100,3 +100,44 @@ func TestLogsNoFollow(t *testing.T) {
 		t.Fatal("stream stdin: no error")
 	}
 }
+
+// TestLogsSkipRotated: a node that no longer keeps the first bytes of a log
+// answers from its oldest byte kept, with Roam-Log-Offset; a follower asks
+// on from the offset that gives, not from the bytes it counted.
+func TestLogsSkipRotated(t *testing.T) {
+	const kept, start = "world\n", 100 // the log is 106 bytes, the first 100 rotated away
+	var (
+		mu      sync.Mutex
+		queries []string
+		calls   atomic.Int32
+	)
+	a := newNode(t, func(w http.ResponseWriter, r *http.Request) {
+		if !authorized(w, r) {
+			return
+		}
+		switch r.URL.Path {
+		case "/v1/instances/i-1":
+			writeJSON(w, http.StatusOK, Instance{ID: "i-1", Status: map[bool]Status{false: StatusRunning, true: StatusExited}[calls.Load() > 1]})
+		case "/v1/instances/i-1/stdout":
+			mu.Lock()
+			queries = append(queries, r.URL.RawQuery)
+			mu.Unlock()
+			calls.Add(1)
+			off := max(offset(t, r), start)
+			w.Header().Set("Roam-Log-Offset", fmt.Sprint(off))
+			io.WriteString(w, kept[off-start:])
+		}
+	})
+	var out bytes.Buffer
+	if err := newClient(t, a.URL).Logs(context.Background(), "i-1", Stdout, true, &out); err != nil {
+		t.Fatal(err)
+	}
+	if out.String() != kept {
+		t.Fatalf("got %q, want %q", out.String(), kept)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(queries) < 2 || queries[1] != "follow=1&offset=106" && queries[1] != "offset=106" {
+		t.Fatalf("asked %q, want the second request from offset 106", queries)
+	}
+}

@@ -63,6 +63,9 @@ type Node struct {
 	// migrations from, and the origins a Client follows a redirect of this
 	// node to with its token.
 	Peers []string `json:"peers"`
+	// MaxCallDepth is the deepest instance, in call frames, the node's
+	// engine can resume (1999 on wazero's interpreter); absent: no limit.
+	MaxCallDepth int `json:"max_call_depth,omitempty"`
 }
 
 // Health is the unauthenticated answer of GET /healthz.

@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -62,6 +63,14 @@ func (s *streams) nodeCmd() *cobra.Command {
 	f.StringVar(&cfg.TLSKey, "tls-key", "", "private key of --tls-cert (PEM)")
 	f.StringVar(&cfg.TLSCA, "tls-ca", "", "CA certificate that peer nodes' certificates chain to (PEM)")
 	f.StringVar(&eng, "engine", "", "compiler or interpreter (default: compiler where wazero has one)")
+	cfg.MaxModuleBytes = 64 << 20
+	f.Var(byteSize{&cfg.MaxModuleBytes}, "max-module-size", "largest module the node takes, uploaded or fetched from a peer (e.g. 64MiB)")
+	cfg.MaxLogBytes = 64 << 20
+	f.Var(byteSize{&cfg.MaxLogBytes}, "max-log-size", "bytes kept of each instance's stdout and of its stderr: the oldest go (e.g. 64MiB)")
+	f.DurationVar(&cfg.KeepFinished, "keep-finished", time.Hour, "forget an instance that ended (its record and logs) this long after its end (negative: never)")
+	f.DurationVar(&cfg.ModuleGrace, "module-grace", time.Hour, "delete a module no instance uses, with its compiled code, this long after its upload or last use (negative: never)")
+	f.DurationVar(&cfg.PeerTimeout, "peer-timeout", 15*time.Second, "give up a request to a peer node that makes no progress (connects, sends or answers nothing) for this long")
+	f.DurationVar(&cfg.BeginTimeout, "peer-begin-timeout", 2*time.Minute, "patience for a migration's begin, when the destination fetches and compiles the module")
 	return c
 }
 

@@ -402,7 +402,39 @@ func (r *Runtime) checkSnapshot(m *Module, s *snapshot.Snapshot) error {
 	if !m.Migratable {
 		return errors.New("a snapshot can only be restored in migratable mode")
 	}
+	if limit := r.MaxFrames(); limit > 0 && len(s.Frames) > limit {
+		return &DepthError{Frames: len(s.Frames), Limit: limit, Kind: r.kind}
+	}
 	return nil
+}
+
+// interpreterCallFrames is the call stack ceiling of wazero v1.12.0's
+// interpreter (callStackCeiling in internal/engine/interpreter), counted in
+// frames, host function calls included: one more call past it traps with
+// "stack overflow". It is a package variable of an internal package and an
+// int, so neither an option nor -ldflags -X can raise it. The compiler has
+// no frame limit: its stack may grow to 400 MB.
+const interpreterCallFrames = 2000
+
+// MaxFrames is the deepest snapshot, in frames, this runtime can resume,
+// or 0 when no frame count limits it. A resumed guest calls a host
+// function (its blocking WASI call, or the next one) from its innermost
+// frame, which takes one frame more.
+func (r *Runtime) MaxFrames() int {
+	if r.kind == Interpreter {
+		return interpreterCallFrames - 1
+	}
+	return 0
+}
+
+// DepthError: a snapshot deeper than the engine can resume.
+type DepthError struct {
+	Frames, Limit int
+	Kind          Kind
+}
+
+func (e *DepthError) Error() string {
+	return fmt.Sprintf("the instance is %d calls deep; the %s engine resumes at most %d", e.Frames, e.Kind, e.Limit)
 }
 
 // load puts a snapshot's state into the instance; withMemory copies its

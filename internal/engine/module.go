@@ -6,9 +6,12 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
+	"time"
 
 	"github.com/tetratelabs/wazero"
 
@@ -168,6 +171,79 @@ func (s *Store) Put(b []byte) (Digest, error) {
 	return d, writeFileAtomic(s.path(d), b)
 }
 
+// TooLargeError: a module over the store's size limit.
+type TooLargeError struct{ Limit int64 }
+
+func (e *TooLargeError) Error() string {
+	return fmt.Sprintf("module is over the limit of %d bytes", e.Limit)
+}
+
+// DigestMismatchError: a module whose bytes do not have the digest expected.
+type DigestMismatchError struct{ Want, Got Digest }
+
+func (e *DigestMismatchError) Error() string {
+	return fmt.Sprintf("module has digest %s, want %s", e.Got, e.Want)
+}
+
+// PutStream stores the module r holds, read to its end, without holding it
+// in memory: the bytes go to a temporary file in the store, hashed on the
+// way, and the file is renamed to the digest. More than limit bytes fail
+// with a *TooLargeError; with want set, another digest fails with a
+// *DigestMismatchError. A module already held is kept, and its
+// modification time says it was put again (module garbage collection
+// counts its grace period from there).
+func (s *Store) PutStream(r io.Reader, limit int64, want *Digest) (d Digest, size int64, err error) {
+	if err := os.MkdirAll(s.Dir, 0o755); err != nil {
+		return d, 0, err
+	}
+	f, err := os.CreateTemp(s.Dir, ".upload-*")
+	if err != nil {
+		return d, 0, err
+	}
+	defer func() {
+		if f != nil {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	h := sha256.New()
+	size, err = io.Copy(io.MultiWriter(f, h), io.LimitReader(r, limit+1))
+	switch {
+	case err != nil:
+		return d, size, err
+	case size > limit:
+		return d, size, &TooLargeError{Limit: limit}
+	}
+	h.Sum(d[:0])
+	if want != nil && *want != d {
+		return d, size, &DigestMismatchError{Want: *want, Got: d}
+	}
+	if s.Has(d) {
+		now := time.Now()
+		return d, size, os.Chtimes(s.path(d), now, now)
+	}
+	if err := f.Sync(); err != nil {
+		return d, size, err
+	}
+	if err := f.Close(); err != nil {
+		return d, size, err
+	}
+	if err := os.Rename(f.Name(), s.path(d)); err != nil {
+		return d, size, err
+	}
+	f = nil
+	return d, size, nil
+}
+
+// Open opens the module with digest d for reading.
+func (s *Store) Open(d Digest) (*os.File, error) {
+	f, err := os.Open(s.path(d))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("%w: %s", ErrModuleNotFound, d)
+	}
+	return f, err
+}
+
 // ErrModuleNotFound means the store has no module with that digest.
 var ErrModuleNotFound = errors.New("module not in the local store")
 
@@ -189,11 +265,110 @@ func writeFileAtomic(path string, b []byte) error {
 
 // Compile compiles m ahead of its first instance, into the compilation
 // cache: a migration destination does it while the source still runs.
+//
+// The files wazero adds to the compilation cache meanwhile are listed in
+// the module's index, for Forget. (wazero names them by a hash of the code
+// and of CPU features it does not export.) A module compiled at the same
+// time may have its files listed too: forgetting them only costs it a
+// compile.
 func (r *Runtime) Compile(ctx context.Context, m *Module) error {
+	before := r.compiledFiles()
 	wz := wazero.NewRuntimeWithConfig(ctx, r.wazeroConfig())
 	defer wz.Close(ctx)
-	_, err := compile(ctx, wz, m)
+	if _, err := compile(ctx, wz, m); err != nil {
+		return err
+	}
+	var added []byte
+	for f := range r.compiledFiles() {
+		if !before[f] {
+			added = append(added, f+"\n"...)
+		}
+	}
+	if len(added) > 0 {
+		_ = appendFile(r.compiledIndex(m.Digest), added) // a cache index: losing it only leaks a file
+	}
+	return nil
+}
+
+func (r *Runtime) compiledIndex(d Digest) string {
+	return filepath.Join(r.cacheDir, "instrumented", d.String()+".compiled")
+}
+
+// compiledFiles lists the compilation cache's files, relative to it.
+func (r *Runtime) compiledFiles() map[string]bool {
+	out := map[string]bool{}
+	root := filepath.Join(r.cacheDir, "compiled")
+	dirs, _ := os.ReadDir(root)
+	for _, d := range dirs {
+		if !d.IsDir() {
+			continue
+		}
+		files, _ := os.ReadDir(filepath.Join(root, d.Name()))
+		for _, f := range files {
+			out[filepath.Join(d.Name(), f.Name())] = true
+		}
+	}
+	return out
+}
+
+func appendFile(path string, b []byte) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(b)
+	return errors.Join(err, f.Close())
+}
+
+// Forget deletes module d from the store with the code made from it:
+// instrumented modules and compiled code, by every engine kind.
+func (r *Runtime) Forget(d Digest) error {
+	if b, err := os.ReadFile(r.compiledIndex(d)); err == nil {
+		for _, f := range strings.Fields(string(b)) {
+			if filepath.IsLocal(f) {
+				os.Remove(filepath.Join(r.cacheDir, "compiled", f))
+			}
+		}
+	}
+	made, _ := filepath.Glob(filepath.Join(r.cacheDir, "instrumented", d.String()+"*"))
+	for _, f := range made {
+		os.Remove(f)
+	}
+	err := os.Remove(r.store.path(d))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
 	return err
+}
+
+// StoredModule is a module in the store and when it was put or last used.
+type StoredModule struct {
+	Digest  Digest
+	ModTime time.Time
+}
+
+// List lists the modules of the store.
+func (s *Store) List() []StoredModule {
+	files, _ := filepath.Glob(filepath.Join(s.Dir, "*.wasm"))
+	var out []StoredModule
+	for _, f := range files {
+		b, err := hex.DecodeString(strings.TrimSuffix(filepath.Base(f), ".wasm"))
+		fi, serr := os.Stat(f)
+		if err != nil || len(b) != len(Digest{}) || serr != nil {
+			continue
+		}
+		out = append(out, StoredModule{Digest: Digest(b), ModTime: fi.ModTime()})
+	}
+	return out
+}
+
+// Touch marks module d as used now.
+func (s *Store) Touch(d Digest) {
+	now := time.Now()
+	_ = os.Chtimes(s.path(d), now, now)
 }
 
 // compile compiles m's code on wz. wazero v1.12.0's validator panics on some

@@ -126,7 +126,11 @@ func (n *Node) held(h func(http.ResponseWriter, *http.Request, *instance)) http.
 		}
 		in, ok := n.instance(r.PathValue("id"))
 		if !ok {
-			writeError(w, apiErrorf(codeNotFound, "instance %s not found on node %s", r.PathValue("id"), n.cfg.Name))
+			msg := fmt.Sprintf("instance %s not found on node %s", r.PathValue("id"), n.cfg.Name)
+			if n.cfg.KeepFinished > 0 {
+				msg += fmt.Sprintf(" (an instance that ended is forgotten %v later)", n.cfg.KeepFinished)
+			}
+			writeError(w, apiErrorf(codeNotFound, "%s", msg))
 			return
 		}
 		if rec := in.snapshotRecord(); rec.Status == statusMoved {
@@ -167,22 +171,32 @@ func readJSON(w http.ResponseWriter, r *http.Request, v any) error {
 	return nil
 }
 
+// uploadModule streams the module to the store, never whole in memory.
 func (n *Node) uploadModule(w http.ResponseWriter, r *http.Request) {
-	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, n.cfg.MaxModuleBytes))
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	if len(b) < 8 || string(b[:4]) != "\x00asm" {
+	body := bufio.NewReader(r.Body)
+	if magic, _ := body.Peek(8); len(magic) < 8 || string(magic[:4]) != "\x00asm" {
 		writeError(w, apiErrorf(codeInvalidModule, "not a WebAssembly module (no \\0asm magic)"))
 		return
 	}
-	d, err := n.rt.Store().Put(b)
+	d, size, err := n.rt.Store().PutStream(body, n.cfg.MaxModuleBytes, nil)
 	if err != nil {
-		writeError(w, err)
+		writeError(w, n.storeError(err, "upload"))
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"digest": d.String(), "size": len(b)})
+	writeJSON(w, http.StatusOK, map[string]any{"digest": d.String(), "size": size})
+}
+
+// storeError classifies an error of the module store.
+func (n *Node) storeError(err error, what string) error {
+	var tooBig *engine.TooLargeError
+	var mismatch *engine.DigestMismatchError
+	switch {
+	case errors.As(err, &tooBig):
+		return apiErrorf(codeTooLarge, "%s: module is over node %s's limit of %d bytes (--max-module-size)", what, n.cfg.Name, tooBig.Limit)
+	case errors.As(err, &mismatch):
+		return apiErrorf(codeInvalidModule, "%s: %v", what, err)
+	}
+	return err
 }
 
 func (n *Node) getModule(w http.ResponseWriter, r *http.Request) {
@@ -197,14 +211,17 @@ func (n *Node) getModule(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
-	b, err := n.rt.Store().Get(d)
+	f, err := n.rt.Store().Open(d)
 	if err != nil {
 		writeError(w, moduleNotFound(d, n.cfg.Name))
 		return
 	}
+	defer f.Close()
+	if fi, err := f.Stat(); err == nil {
+		w.Header().Set("Content-Length", strconv.FormatInt(fi.Size(), 10))
+	}
 	w.Header().Set("Content-Type", "application/wasm")
-	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
-	_, _ = w.Write(b)
+	_, _ = io.Copy(w, f)
 }
 
 func moduleNotFound(d engine.Digest, node string) error {
@@ -372,6 +389,34 @@ func (n *Node) migrateInstance(w http.ResponseWriter, r *http.Request, in *insta
 	emit(MigrateEvent{Event: "done", Result: res})
 }
 
+// idleBody fails the reads of a request body that brings no byte for
+// idle: the connection's read deadline moves on at every read.
+func idleBody(w http.ResponseWriter, body io.ReadCloser, idle time.Duration) io.ReadCloser {
+	rc := http.NewResponseController(w)
+	if rc.SetReadDeadline(time.Now().Add(idle)) != nil {
+		return body // not a connection that takes deadlines
+	}
+	return &idleReader{ReadCloser: body, rc: rc, idle: idle}
+}
+
+type idleReader struct {
+	io.ReadCloser
+	rc   *http.ResponseController
+	idle time.Duration
+}
+
+// Read moves the deadline on, and drops it at the end of the body: the
+// server reads on in the background then, while the request is handled.
+func (r *idleReader) Read(p []byte) (int, error) {
+	n, err := r.ReadCloser.Read(p)
+	deadline := time.Now().Add(r.idle)
+	if err != nil {
+		deadline = time.Time{}
+	}
+	_ = r.rc.SetReadDeadline(deadline)
+	return n, err
+}
+
 func (n *Node) beginMigration(w http.ResponseWriter, r *http.Request) {
 	var req beginRequest
 	if err := readJSON(w, r, &req); err != nil {
@@ -392,6 +437,8 @@ func (n *Node) migrationStep(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var err error
+	r.Body = idleBody(w, r.Body, n.cfg.PeerTimeout) // a source that stalls mid-round lets go of the migration
+	defer http.NewResponseController(w).SetReadDeadline(time.Time{})
 	r.Body = http.MaxBytesReader(w, r.Body, 5<<30)
 	switch r.URL.Path[strings.LastIndexByte(r.URL.Path, '/')+1:] {
 	case "memory":

@@ -28,6 +28,7 @@ const (
 	codeMoved           = client.CodeMoved
 	codeGone            = client.CodeGone
 	codeInternal        = client.CodeInternal
+	codeTooDeep         = client.CodeTooDeep
 )
 
 // APIError is an error with a stable code, as the API reports it.

@@ -43,10 +43,10 @@ func (n *Node) newInstance(rec record, truncateLogs bool) (*instance, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
-	if in.stdout, err = openLog(filepath.Join(dir, "stdout"), truncateLogs); err != nil {
+	if in.stdout, err = openLog(filepath.Join(dir, "stdout"), truncateLogs, n.cfg.MaxLogBytes); err != nil {
 		return nil, err
 	}
-	if in.stderr, err = openLog(filepath.Join(dir, "stderr"), truncateLogs); err != nil {
+	if in.stderr, err = openLog(filepath.Join(dir, "stderr"), truncateLogs, n.cfg.MaxLogBytes); err != nil {
 		in.stdout.close()
 		return nil, err
 	}

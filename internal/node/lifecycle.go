@@ -35,15 +35,40 @@ func parseDigest(s string) (engine.Digest, error) {
 	return d, nil
 }
 
-// module loads a stored module, instrumenting and compiling it once.
+// module loads a stored module, instrumenting and compiling it once: the
+// first caller for a digest loads it, and callers that come meanwhile wait
+// for that load instead of compiling it again. A failure is not kept.
 func (n *Node) module(d engine.Digest, name string, migratable bool) (*engine.Module, error) {
 	key := moduleKey{d, migratable}
 	n.mu.Lock()
-	m, ok := n.modules[key]
+	l, ok := n.modules[key]
+	if !ok {
+		l = &moduleLoad{done: make(chan struct{})}
+		n.modules[key] = l
+	}
 	n.mu.Unlock()
 	if ok {
-		return m, nil
+		<-l.done
+		return l.m, l.err
 	}
+	l.m, l.err = n.load(d, name, migratable)
+	if l.err != nil {
+		n.mu.Lock()
+		delete(n.modules, key)
+		n.mu.Unlock()
+	}
+	close(l.done)
+	return l.m, l.err
+}
+
+// moduleLoad is a module loaded, or being loaded, once for all its users.
+type moduleLoad struct {
+	done chan struct{} // closed when m or err is set
+	m    *engine.Module
+	err  error
+}
+
+func (n *Node) load(d engine.Digest, name string, migratable bool) (*engine.Module, error) {
 	b, err := n.rt.Store().Get(d)
 	if errors.Is(err, engine.ErrModuleNotFound) {
 		return nil, apiErrorf(codeModuleNotFound, "module %s is not on node %s: upload it first", d, n.cfg.Name)
@@ -55,7 +80,8 @@ func (n *Node) module(d engine.Digest, name string, migratable bool) (*engine.Mo
 	if !migratable {
 		rt = n.rtPlain
 	}
-	m, err = rt.Load(name, b, migratable)
+	n.metrics.compiles.Inc()
+	m, err := rt.Load(name, b, migratable)
 	var refused *transform.Error
 	if errors.As(err, &refused) {
 		return nil, apiErrorf(codeInvalidModule, "module cannot be made migratable: %v (start it with migratable=false)", err)
@@ -69,9 +95,6 @@ func (n *Node) module(d engine.Digest, name string, migratable bool) (*engine.Mo
 	// Instrumenting and compiling take tens of MB that are garbage now; an
 	// idle node would keep them until its next GC.
 	debug.FreeOSMemory()
-	n.mu.Lock()
-	n.modules[key] = m
-	n.mu.Unlock()
 	return m, nil
 }
 
@@ -100,6 +123,8 @@ func (n *Node) start(req StartRequest) (*instance, error) {
 		return nil, apiErrorf(codeBadRequest, "args must hold at least argv[0]")
 	}
 	migratable := req.Migratable == nil || *req.Migratable
+	n.pin(d) // until the instance holds it
+	defer n.unpin(d)
 	cfg, err := wasiConfig(req.Args, req.Env, req.Dirs)
 	if err != nil {
 		return nil, err
@@ -282,17 +307,28 @@ func (in *instance) restoreSnapshot() error {
 // restoreFrom gives the instance an engine instance restored from snap,
 // paused until startRun.
 func (in *instance) restoreFrom(snap *snapshot.Snapshot) error {
+	in.n.pin(snap.ModuleDigest) // until the instance holds it
+	defer in.n.unpin(snap.ModuleDigest)
 	mod, err := in.n.module(engine.Digest(snap.ModuleDigest), snap.ModuleName, true)
 	if err != nil {
 		return err
 	}
 	eng, err := in.n.rt.Restore(context.Background(), mod, snap, in.stdio())
 	if err != nil {
-		return apiErrorf(codeInvalidSnapshot, "restore: %v", err)
+		return restoreError(err)
 	}
 	in.eng, in.mod, in.restored = eng, mod, true
 	in.rec.Status = statusPaused
 	return nil
+}
+
+// restoreError classifies an engine's refusal of a snapshot.
+func restoreError(err error) error {
+	var deep *engine.DepthError
+	if errors.As(err, &deep) {
+		return apiErrorf(codeTooDeep, "%v", err)
+	}
+	return apiErrorf(codeInvalidSnapshot, "restore: %v", err)
 }
 
 // restoreNew makes a new instance (new id) from a snapshot a client sent.

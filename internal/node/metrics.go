@@ -15,6 +15,7 @@ type metrics struct {
 	received   prometheus.Counter
 	downtime   prometheus.Histogram
 	bytesSent  prometheus.Counter
+	compiles   prometheus.Counter
 }
 
 func newMetrics(n *Node) *metrics {
@@ -34,8 +35,11 @@ func newMetrics(n *Node) *metrics {
 		bytesSent: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "roam_migration_bytes_sent_total", Help: "Bytes sent by migrations out of this node.",
 		}),
+		compiles: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "roam_module_compiles_total", Help: "Modules this node loaded: instrumented (or read from its cache) and compiled.",
+		}),
 	}
-	m.reg.MustRegister(m.migrations, m.received, m.downtime, m.bytesSent,
+	m.reg.MustRegister(m.migrations, m.received, m.downtime, m.bytesSent, m.compiles,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "roam_instances", Help: "Instances this node runs or holds paused.",

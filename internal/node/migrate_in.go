@@ -2,8 +2,8 @@ package node
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"hash/crc32"
 	"io"
@@ -73,6 +73,8 @@ func (n *Node) begin(ctx context.Context, req beginRequest) error {
 	if err != nil {
 		return err
 	}
+	n.pin(d) // until the migration holds it
+	defer n.unpin(d)
 	if err := n.fetchModule(ctx, req.Source, d); err != nil {
 		return err
 	}
@@ -159,15 +161,16 @@ func (n *Node) fetchModule(ctx context.Context, source string, d engine.Digest) 
 		return fmt.Errorf("fetch module from %s: %w", source, err)
 	}
 	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, n.cfg.MaxModuleBytes+1))
-	if err != nil {
+	_, _, err = n.rt.Store().PutStream(resp.Body, n.cfg.MaxModuleBytes, &d)
+	var tooBig *engine.TooLargeError
+	var mismatch *engine.DigestMismatchError
+	switch {
+	case errors.As(err, &tooBig) || errors.As(err, &mismatch):
+		return n.storeError(err, "fetch module from "+source)
+	case err != nil:
 		return apiErrorf(codeUnreachable, "fetch module from %s: %v", source, err)
 	}
-	if sha256.Sum256(b) != d {
-		return apiErrorf(codeInvalidModule, "module fetched from %s does not match digest %s", source, d)
-	}
-	_, err = n.rt.Store().Put(b)
-	return err
+	return nil
 }
 
 func (n *Node) incomingByID(mid string) (*incoming, error) {
@@ -191,10 +194,13 @@ func (inc *incoming) receive(r *http.Request, lim snapshot.Limits) (*snapshot.Sn
 	for _, l := range []struct {
 		header string
 		log    *logFile
-	}{{"Roam-Stdout-Length", inc.in.stdout}, {"Roam-Stderr-Length", inc.in.stderr}} {
-		k, err := strconv.ParseInt(r.Header.Get(l.header), 10, 64)
+	}{{"Roam-Stdout", inc.in.stdout}, {"Roam-Stderr", inc.in.stderr}} {
+		k, err := strconv.ParseInt(r.Header.Get(l.header+"-Length"), 10, 64)
 		if err != nil || k < 0 {
-			return nil, apiErrorf(codeBadRequest, "header %s: want a length", l.header)
+			return nil, apiErrorf(codeBadRequest, "header %s-Length: want a length", l.header)
+		}
+		if err := receiveOffset(l.log, r.Header.Get(l.header+"-Offset")); err != nil {
+			return nil, err
 		}
 		if _, err := io.CopyN(io.MultiWriter(l.log, sum), r.Body, k); err != nil {
 			return nil, apiErrorf(codeInvalidSnapshot, "logs cut short: %v", err)
@@ -212,6 +218,22 @@ func (inc *incoming) receive(r *http.Request, lim snapshot.Limits) (*snapshot.Sn
 		return nil, apiErrorf(codeInvalidSnapshot, "%v", err)
 	}
 	return s, nil
+}
+
+// receiveOffset places the bytes that come at their offset in the source's
+// log: past the end when the source no longer kept the bytes between.
+func receiveOffset(l *logFile, header string) error {
+	if header == "" {
+		return nil // they follow what came before
+	}
+	off, err := strconv.ParseInt(header, 10, 64)
+	if size, _, _ := l.state(); err != nil || off < size {
+		return apiErrorf(codeBadRequest, "log offset %q: want one at or past %d", header, size)
+	}
+	if err := l.skipTo(off); err != nil {
+		return apiErrorf(codeInternal, "log: %v", err)
+	}
+	return nil
 }
 
 // precopyRound takes one pre-copy round.
@@ -273,7 +295,7 @@ func (n *Node) restoreIncoming(inc *incoming, r *http.Request) error {
 	}
 	in := inc.in
 	if err := in.eng.FinishRestore(context.Background(), s, in.stdio()); err != nil {
-		return apiErrorf(codeInvalidSnapshot, "restore: %v", err)
+		return restoreError(err)
 	}
 	in.restored = true
 	return nil

@@ -88,7 +88,8 @@ func (m *outMigration) url(path string) string { return m.to + "/v1/migrations" 
 
 func (m *outMigration) run(ctx context.Context) (*MigrateResult, error) {
 	begin := beginRequest{Migration: m.id, Source: m.n.cfg.URL, Record: m.rec}
-	if err := m.n.call(ctx, http.MethodPost, m.url(""), jsonBody(begin), jsonHeader, nil); err != nil {
+	bctx := withPatience(ctx, m.n.cfg.BeginTimeout) // the destination compiles before it answers
+	if err := m.n.call(bctx, http.MethodPost, m.url(""), jsonBody(begin), jsonHeader, nil); err != nil {
 		m.abort() // in case only its answer was lost
 		return nil, failed("begin on the destination", err)
 	}
@@ -182,25 +183,35 @@ func (m *outMigration) round(ctx context.Context) (int, error) {
 }
 
 // send streams the logs' new bytes then a delta of the chunks chunk gives.
+// Logs that rotated away bytes never sent go from their oldest byte kept,
+// whose offset the Roam-Std*-Offset headers give.
 func (m *outMigration) send(ctx context.Context, path, method string, s *snapshot.Snapshot, chunk func(int) []byte) (int64, error) {
-	out, _, _ := m.in.stdout.state()
-	errN, _, _ := m.in.stderr.state()
+	logs := [2]*logFile{m.in.stdout, m.in.stderr}
+	var from, end [2]int64
+	for i, l := range logs {
+		l.pin() // what is sent stays until it is
+		defer l.unpin()
+		end[i], _, _ = l.state()
+		from[i] = max(m.sentLogs[i], l.oldest())
+	}
 	// The logs' tails go first, with their checksum in a header; the delta
 	// after them has checksums of its own.
 	sum := crc32.New(castagnoli)
-	if err := m.writeLogs(sum, out, errN); err != nil {
+	if err := m.writeLogs(sum, from, end); err != nil {
 		return 0, err
 	}
 	h := http.Header{"Content-Type": {"application/octet-stream"},
-		"Roam-Stdout-Length": {strconv.FormatInt(out-m.sentLogs[0], 10)},
-		"Roam-Stderr-Length": {strconv.FormatInt(errN-m.sentLogs[1], 10)},
+		"Roam-Stdout-Offset": {strconv.FormatInt(from[0], 10)},
+		"Roam-Stdout-Length": {strconv.FormatInt(end[0]-from[0], 10)},
+		"Roam-Stderr-Offset": {strconv.FormatInt(from[1], 10)},
+		"Roam-Stderr-Length": {strconv.FormatInt(end[1]-from[1], 10)},
 		"Roam-Logs-Crc32c":   {strconv.FormatUint(uint64(sum.Sum32()), 10)}}
 	pr, pw := io.Pipe()
 	counted := &countingReader{r: pr}
 	written := make(chan struct{})
 	go func() {
 		defer close(written)
-		err := m.writeLogs(pw, out, errN)
+		err := m.writeLogs(pw, from, end)
 		if err == nil {
 			err = snapshot.EncodeDelta(pw, s, chunk)
 		}
@@ -212,16 +223,16 @@ func (m *outMigration) send(ctx context.Context, path, method string, s *snapsho
 	if err != nil {
 		return 0, err
 	}
-	m.sentLogs = [2]int64{out, errN}
+	m.sentLogs = end
 	m.bytes += counted.n
 	return counted.n, nil
 }
 
-func (m *outMigration) writeLogs(w io.Writer, outEnd, errEnd int64) error {
-	if _, err := m.in.stdout.copyRange(w, m.sentLogs[0], outEnd); err != nil {
+func (m *outMigration) writeLogs(w io.Writer, from, end [2]int64) error {
+	if _, err := m.in.stdout.copyRange(w, from[0], end[0]); err != nil {
 		return err
 	}
-	_, err := m.in.stderr.copyRange(w, m.sentLogs[1], errEnd)
+	_, err := m.in.stderr.copyRange(w, from[1], end[1])
 	return err
 }
 

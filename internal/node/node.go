@@ -41,8 +41,27 @@ type Config struct {
 	TLSCert, TLSKey string // serve HTTPS with this pair
 	TLSCA           string // CA that peers' certificates chain to
 
-	MaxModuleBytes int64  // largest module accepted (default 256 MiB)
+	MaxModuleBytes int64  // largest module accepted (default 64 MiB)
 	MaxMemoryPages uint32 // largest instance memory accepted in a snapshot (default 4 GiB)
+	MaxLogBytes    int64  // bytes kept of each of an instance's stdout and stderr (default 64 MiB; < 0: all)
+
+	// KeepFinished is how long an instance that ended (exited, failed,
+	// stopped) stays listed, with its logs, before the node forgets it
+	// (default 1 h; < 0: for ever).
+	KeepFinished time.Duration
+	// ModuleGrace is how long a module no instance uses stays in the store
+	// after its upload (or its last use) before it is deleted with its
+	// instrumented and compiled code (default 1 h; < 0: for ever).
+	ModuleGrace time.Duration
+
+	// PeerTimeout bounds every request to a peer node: it fails once the
+	// peer made no progress (no connection, no byte taken or answered) for
+	// this long (default 15 s). A stream of any size only needs to move.
+	PeerTimeout time.Duration
+	// BeginTimeout is the patience for a migration's begin, for which the
+	// destination fetches and compiles the module before it answers
+	// (default 2 min).
+	BeginTimeout time.Duration
 
 	Log *log.Logger // default: stderr
 }
@@ -59,10 +78,11 @@ type Node struct {
 
 	mu         sync.Mutex
 	instances  map[string]*instance
-	modules    map[moduleKey]*engine.Module
-	incoming   map[string]*incoming // migrations into this node, by id
-	outgoing   map[string]string    // migrations out of this node in progress: id -> instance
-	done       map[string]bool      // incoming migrations committed (commit is idempotent)
+	modules    map[moduleKey]*moduleLoad
+	incoming   map[string]*incoming  // migrations into this node, by id
+	outgoing   map[string]string     // migrations out of this node in progress: id -> instance
+	done       map[string]bool       // incoming migrations committed (commit is idempotent)
+	pins       map[engine.Digest]int // modules being loaded for an instance: no garbage collection
 	shutting   bool
 	quit       chan struct{} // closed when the node shuts down
 	background sync.WaitGroup
@@ -90,7 +110,7 @@ func New(cfg Config) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	peers, err := peerClient(cfg.TLSCA)
+	peers, err := peerClient(cfg.TLSCA, cfg.PeerTimeout)
 	if err != nil {
 		return nil, err
 	}
@@ -99,8 +119,8 @@ func New(cfg Config) (*Node, error) {
 		return nil, err
 	}
 	n := &Node{cfg: cfg, rt: rt, rtPlain: rtPlain, peers: peers, members: members, started: time.Now(),
-		instances: map[string]*instance{}, modules: map[moduleKey]*engine.Module{},
-		incoming: map[string]*incoming{}, outgoing: map[string]string{}, done: map[string]bool{}, quit: make(chan struct{})}
+		instances: map[string]*instance{}, modules: map[moduleKey]*moduleLoad{},
+		incoming: map[string]*incoming{}, outgoing: map[string]string{}, done: map[string]bool{}, pins: map[engine.Digest]int{}, quit: make(chan struct{})}
 	n.metrics = newMetrics(n)
 	if err := n.recover(); err != nil {
 		return nil, fmt.Errorf("recover instances from %s: %w", cfg.Dir, err)
@@ -123,7 +143,25 @@ func (c *Config) defaults() error {
 	}
 	c.URL = strings.TrimRight(c.URL, "/")
 	if c.MaxModuleBytes == 0 {
-		c.MaxModuleBytes = 256 << 20
+		c.MaxModuleBytes = 64 << 20
+	}
+	switch {
+	case c.MaxLogBytes == 0:
+		c.MaxLogBytes = 64 << 20
+	case c.MaxLogBytes < 0:
+		c.MaxLogBytes = 0
+	}
+	if c.KeepFinished == 0 {
+		c.KeepFinished = time.Hour
+	}
+	if c.ModuleGrace == 0 {
+		c.ModuleGrace = time.Hour
+	}
+	if c.PeerTimeout <= 0 {
+		c.PeerTimeout = 15 * time.Second
+	}
+	if c.BeginTimeout <= 0 {
+		c.BeginTimeout = 2 * time.Minute
 	}
 	if c.Log == nil {
 		c.Log = log.New(os.Stderr, "roam node: ", log.LstdFlags)
@@ -183,6 +221,7 @@ func (n *Node) Run(ctx context.Context, ln net.Listener) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	n.startJanitor()
 	select {
 	case err := <-errc:
 		return err
@@ -241,7 +280,8 @@ func (n *Node) info() client.Node {
 	count := len(n.instances)
 	n.mu.Unlock()
 	return client.Node{Name: n.cfg.Name, URL: n.cfg.URL, Arch: runtime.GOARCH, OS: runtime.GOOS,
-		Engine: string(n.rt.Kind()), Labels: n.cfg.Labels, Instances: count, Version: Version, Peers: n.members.list()}
+		Engine: string(n.rt.Kind()), Labels: n.cfg.Labels, Instances: count, Version: Version, Peers: n.members.list(),
+		MaxCallDepth: n.rt.MaxFrames()}
 }
 
 // Version is the node agent's API and protocol version.

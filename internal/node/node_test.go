@@ -58,12 +58,22 @@ type testNode struct {
 
 func startNode(t *testing.T, name, dir string) *testNode {
 	t.Helper()
+	return startNodeWith(t, name, dir, nil)
+}
+
+// startNodeWith starts a node whose configuration tune changes first.
+func startNodeWith(t *testing.T, name, dir string, tune func(*Config)) *testNode {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	n, err := New(Config{Dir: dir, Name: name, Token: testToken, PeerToken: testPeerToken, Listen: ln.Addr().String(),
-		PeersFile: joinTestPool(t, "http://"+ln.Addr().String()), Log: log.New(io.Discard, "", 0)})
+	cfg := Config{Dir: dir, Name: name, Token: testToken, PeerToken: testPeerToken, Listen: ln.Addr().String(),
+		PeersFile: joinTestPool(t, "http://"+ln.Addr().String()), Log: log.New(io.Discard, "", 0)}
+	if tune != nil {
+		tune(&cfg)
+	}
+	n, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
