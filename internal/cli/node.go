@@ -16,6 +16,7 @@ import (
 
 	"github.com/roam-edge/roam/internal/engine"
 	"github.com/roam-edge/roam/internal/node"
+	"github.com/roam-edge/roam/internal/wasi"
 )
 
 func (s *streams) nodeCmd() *cobra.Command {
@@ -23,6 +24,7 @@ func (s *streams) nodeCmd() *cobra.Command {
 		cfg       node.Config
 		tokenFile string
 		labels    []string
+		volumes   []string
 		eng       string
 	)
 	c := &cobra.Command{
@@ -41,6 +43,9 @@ func (s *streams) nodeCmd() *cobra.Command {
 			if cfg.Labels, err = parseLabels(labels); err != nil {
 				return &usageError{err}
 			}
+			if cfg.Volumes, err = wasi.ParseVolumes(volumes); err != nil {
+				return &usageError{fmt.Errorf("--%w", err)}
+			}
 			return s.runNode(c.Context(), cfg, tokenFile)
 		},
 	}
@@ -54,6 +59,7 @@ func (s *streams) nodeCmd() *cobra.Command {
 	f.StringVar(&cfg.TLSCert, "tls-cert", "", "serve HTTPS with this certificate (PEM)")
 	f.StringVar(&cfg.TLSKey, "tls-key", "", "private key of --tls-cert (PEM)")
 	f.StringVar(&cfg.TLSCA, "tls-ca", "", "CA certificate that peer nodes' certificates chain to (PEM)")
+	f.StringArrayVar(&volumes, "volume", nil, "expose host directory HOSTPATH to instances as volume NAME (NAME=HOSTPATH), repeatable; instances see no other host directory")
 	f.StringVar(&eng, "engine", "", "compiler or interpreter (default: compiler where wazero has one)")
 	return c
 }

@@ -76,18 +76,33 @@ func (n *Node) module(d engine.Digest, name string, migratable bool) (*engine.Mo
 }
 
 // wasiConfig parses an instance's argv, environment and directories, which
-// must exist on this node.
-func wasiConfig(args, env, dirs []string) (wasi.Config, error) {
-	cfg, err := wasi.ParseConfig(args, env, dirs)
+// must be in this node's volumes.
+func (n *Node) wasiConfig(args, env, dirs []string) (wasi.Config, error) {
+	cfg, err := wasi.ParseVolumeConfig(args, env, dirs)
 	if err != nil {
 		return cfg, apiErrorf(codeBadRequest, "%v", err)
 	}
-	for _, p := range cfg.Preopens {
-		if fi, err := os.Stat(p.HostPath); err != nil || !fi.IsDir() {
-			return cfg, apiErrorf(codeDirMissing, "directory %s does not exist on node", p.HostPath)
-		}
+	cfg.Volumes = n.cfg.Volumes
+	if err := n.cfg.Volumes.Check(cfg.Preopens); err != nil {
+		return cfg, n.dirError(err, codeBadRequest)
 	}
 	return cfg, nil
+}
+
+// dirError classifies a refused directory or file of an instance; other
+// errors get code.
+func (n *Node) dirError(err error, code string) *APIError {
+	switch {
+	case errors.Is(err, wasi.ErrUnknownVolume):
+		code = codeUnknownVolume
+	case errors.Is(err, wasi.ErrHostPath), errors.Is(err, wasi.ErrBadDir):
+		code = codeBadRequest
+	case errors.Is(err, wasi.ErrFileChanged):
+		code = codeFileChanged
+	case errors.Is(err, os.ErrNotExist):
+		code = codeDirMissing
+	}
+	return apiErrorf(code, "node %s: %v", n.cfg.Name, err)
 }
 
 // start creates and runs a new instance.
@@ -100,7 +115,7 @@ func (n *Node) start(req StartRequest) (*instance, error) {
 		return nil, apiErrorf(codeBadRequest, "args must hold at least argv[0]")
 	}
 	migratable := req.Migratable == nil || *req.Migratable
-	cfg, err := wasiConfig(req.Args, req.Env, req.Dirs)
+	cfg, err := n.wasiConfig(req.Args, req.Env, req.Dirs)
 	if err != nil {
 		return nil, err
 	}
@@ -288,11 +303,27 @@ func (in *instance) restoreFrom(snap *snapshot.Snapshot) error {
 	}
 	eng, err := in.n.rt.Restore(context.Background(), mod, snap, in.stdio())
 	if err != nil {
-		return apiErrorf(codeInvalidSnapshot, "restore: %v", err)
+		return in.n.dirError(fmt.Errorf("restore: %w", err), codeInvalidSnapshot)
 	}
 	in.eng, in.mod, in.restored = eng, mod, true
+	in.rec.Dirs = preopenDirs(snap.WASI)
 	in.rec.Status = statusPaused
 	return nil
+}
+
+// preopenDirs are a saved state's directories as a start request names
+// them, so that a migration checks them on its destination before the
+// instance pauses.
+func preopenDirs(state []byte) []string {
+	sum, err := wasi.Describe(state)
+	if err != nil {
+		return nil
+	}
+	var dirs []string
+	for _, p := range sum.Preopens {
+		dirs = append(dirs, p.Spec())
+	}
+	return dirs
 }
 
 // restoreNew makes a new instance (new id) from a snapshot a client sent.

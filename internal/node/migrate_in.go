@@ -56,7 +56,7 @@ func (n *Node) begin(ctx context.Context, req beginRequest) error {
 	if err := n.checkEpoch(rec.ID, rec.Epoch); err != nil {
 		return err
 	}
-	if _, err := wasiConfig(rec.Args, rec.Env, rec.Dirs); err != nil {
+	if _, err := n.wasiConfig(rec.Args, rec.Env, rec.Dirs); err != nil {
 		return err
 	}
 	d, err := parseDigest(rec.Module)
@@ -263,7 +263,7 @@ func (n *Node) restoreIncoming(inc *incoming, r *http.Request) error {
 	}
 	in := inc.in
 	if err := in.eng.FinishRestore(context.Background(), s, in.stdio()); err != nil {
-		return apiErrorf(codeInvalidSnapshot, "restore: %v", err)
+		return n.dirError(fmt.Errorf("restore: %w", err), codeInvalidSnapshot)
 	}
 	in.restored = true
 	return nil

@@ -19,6 +19,7 @@ import (
 
 	"github.com/roam-edge/roam/client"
 	"github.com/roam-edge/roam/internal/engine"
+	"github.com/roam-edge/roam/internal/wasi"
 )
 
 // Config configures a node agent.
@@ -33,6 +34,10 @@ type Config struct {
 
 	TLSCert, TLSKey string // serve HTTPS with this pair
 	TLSCA           string // CA that peers' certificates chain to
+
+	// Volumes are the only host directories instances may preopen, by
+	// name (--volume NAME=HOSTPATH); nil: none.
+	Volumes *wasi.Volumes
 
 	MaxModuleBytes int64  // largest module accepted (default 256 MiB)
 	MaxMemoryPages uint32 // largest instance memory accepted in a snapshot (default 4 GiB)
@@ -74,7 +79,7 @@ func New(cfg Config) (*Node, error) {
 	if err := os.MkdirAll(filepath.Join(cfg.Dir, "instances"), 0o700); err != nil {
 		return nil, err
 	}
-	rt, err := engine.NewRuntime(engine.Config{Kind: cfg.Engine, CacheDir: cfg.Dir})
+	rt, err := engine.NewRuntime(engine.Config{Kind: cfg.Engine, CacheDir: cfg.Dir, Volumes: cfg.Volumes})
 	if err != nil {
 		return nil, err
 	}
@@ -110,6 +115,9 @@ func (c *Config) defaults() error {
 		c.URL = defaultURL(c.Listen, c.TLSCert != "")
 	}
 	c.URL = strings.TrimRight(c.URL, "/")
+	if c.Volumes == nil {
+		c.Volumes, _ = wasi.ParseVolumes(nil)
+	}
 	if c.MaxModuleBytes == 0 {
 		c.MaxModuleBytes = 256 << 20
 	}
@@ -216,7 +224,8 @@ func (n *Node) info() client.Node {
 	count := len(n.instances)
 	n.mu.Unlock()
 	return client.Node{Name: n.cfg.Name, URL: n.cfg.URL, Arch: runtime.GOARCH, OS: runtime.GOOS,
-		Engine: string(n.rt.Kind()), Labels: n.cfg.Labels, Instances: count, Version: Version}
+		Engine: string(n.rt.Kind()), Labels: n.cfg.Labels, Instances: count, Version: Version,
+		Volumes: n.cfg.Volumes.Names()}
 }
 
 // Version is the node agent's API and protocol version.

@@ -96,12 +96,6 @@ func (id identity) differs(now identity) string {
 	return ""
 }
 
-// fileChanged is an ErrFileChanged that says what changed.
-type fileChanged string
-
-func (e fileChanged) Error() string        { return string(e) }
-func (e fileChanged) Is(target error) bool { return target == ErrFileChanged }
-
 func fmtTime(ns int64) string { return time.Unix(0, ns).UTC().Format(time.RFC3339Nano) }
 
 func (id identity) encode(e *encoder) {

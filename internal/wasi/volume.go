@@ -25,6 +25,17 @@ var (
 	ErrFileChanged = errors.New("file changed")
 )
 
+// classed is an error of one of the classes above with a message of its own.
+type classed struct {
+	msg   string
+	class error
+}
+
+func (e *classed) Error() string        { return e.msg }
+func (e *classed) Is(target error) bool { return target == e.class }
+
+func fileChanged(msg string) error { return &classed{msg, ErrFileChanged} }
+
 // Volumes are the host directories a node exposes to guests, by name. A
 // guest sees only what is under a volume's root: a request names a volume
 // and a path inside it, never a host path.
@@ -84,7 +95,7 @@ func (v *Volumes) open(name, sub string) (*os.Root, string, error) {
 	root, err := vol.OpenRoot(sub)
 	if err != nil {
 		if !errors.Is(err, os.ErrNotExist) && strings.Contains(err.Error(), "escapes") {
-			err = fmt.Errorf("%w: %s leaves volume %s", ErrBadDir, sub, name)
+			err = &classed{fmt.Sprintf("%s leads out of the volume", sub), ErrBadDir}
 		}
 		return nil, "", fmt.Errorf("volume %s, directory %s: %w", name, sub, err)
 	}
@@ -136,7 +147,7 @@ func ParseVolumeDir(d string) (Preopen, error) {
 	spec, guest, _ := strings.Cut(d, ":")
 	name, sub, _ := strings.Cut(spec, "/")
 	bad := func(why string) (Preopen, error) {
-		return Preopen{}, fmt.Errorf("%w %q: %s; want VOLUME[/PATH][:GUEST], a path inside one of the node's volumes", ErrBadDir, d, why)
+		return Preopen{}, &classed{fmt.Sprintf("dir %q: %s; want VOLUME[/PATH][:GUEST], a path inside one of the node's volumes", d, why), ErrBadDir}
 	}
 	switch {
 	case strings.HasPrefix(spec, "/"):
