@@ -297,6 +297,10 @@ func (in *instance) restoreSnapshot() error {
 // restoreFrom gives the instance an engine instance restored from snap,
 // paused until startRun.
 func (in *instance) restoreFrom(snap *snapshot.Snapshot) error {
+	preopens := savedPreopens(snap.WASI)
+	if err := in.n.cfg.Volumes.Check(preopens); err != nil {
+		return in.n.dirError(fmt.Errorf("restore: %w", err), codeInvalidSnapshot)
+	}
 	mod, err := in.n.module(engine.Digest(snap.ModuleDigest), snap.ModuleName, true)
 	if err != nil {
 		return err
@@ -306,24 +310,24 @@ func (in *instance) restoreFrom(snap *snapshot.Snapshot) error {
 		return in.n.dirError(fmt.Errorf("restore: %w", err), codeInvalidSnapshot)
 	}
 	in.eng, in.mod, in.restored = eng, mod, true
-	in.rec.Dirs = preopenDirs(snap.WASI)
+	in.rec.Dirs = nil
+	for _, p := range preopens {
+		in.rec.Dirs = append(in.rec.Dirs, p.Spec())
+	}
 	in.rec.Status = statusPaused
 	return nil
 }
 
-// preopenDirs are a saved state's directories as a start request names
-// them, so that a migration checks them on its destination before the
-// instance pauses.
-func preopenDirs(state []byte) []string {
+// savedPreopens are a saved state's directories: checked before anything
+// else of a snapshot, and kept in the record as a start request names them,
+// so that a migration checks them on its destination before the instance
+// pauses. A state that does not decode has none here; restoring it fails.
+func savedPreopens(state []byte) []wasi.Preopen {
 	sum, err := wasi.Describe(state)
 	if err != nil {
 		return nil
 	}
-	var dirs []string
-	for _, p := range sum.Preopens {
-		dirs = append(dirs, p.Spec())
-	}
-	return dirs
+	return sum.Preopens
 }
 
 // restoreNew makes a new instance (new id) from a snapshot a client sent.

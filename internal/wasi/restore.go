@@ -51,8 +51,8 @@ func (h *Host) reopen(s *savedState, f savedFD) (*entry, error) {
 		return e, nil
 	}
 	fail := func(err error) (*entry, error) {
-		return nil, fmt.Errorf("wasi: restore: fd %d (%s, host %s): %w",
-			f.fd, h.guestPath(e), filepath.Join(h.preopens[f.preopen].host, f.rel), statHint(err))
+		return nil, fmt.Errorf("wasi: restore: fd %d (%s, %s): %w",
+			f.fd, h.guestPath(e), h.preopens[f.preopen].where(f.rel), statHint(err))
 	}
 	root := h.preopens[f.preopen].root
 	if f.kind == kindDir {
@@ -79,6 +79,15 @@ func (h *Host) reopen(s *savedState, f savedFD) (*entry, error) {
 		return fail(err)
 	}
 	return e, nil
+}
+
+// where names a path under the preopen for an error message: on a node, by
+// volume, since its host paths are the operator's business.
+func (p preopen) where(rel string) string {
+	if p.vol != "" {
+		return "volume " + path.Join(p.vol, p.sub, rel)
+	}
+	return "host " + filepath.Join(p.host, rel)
 }
 
 // checkIdentity refuses a file that is not what the snapshot recorded.
