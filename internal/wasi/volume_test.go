@@ -259,11 +259,20 @@ func TestFileIdentityWriteOnly(t *testing.T) {
 // BenchmarkSaveOpenFile is the capture cost of an open file's identity
 // (hashing it from the page cache), which a migration pays in its downtime.
 func BenchmarkSaveOpenFile(b *testing.B) {
-	for _, size := range []int{4 << 10, 1 << 20, HashBudget, HashBudget + 1} {
-		b.Run(fmt.Sprintf("%dKiB", size>>10), func(b *testing.B) {
+	for _, size := range []int{-1, 4 << 10, 64 << 10, 1 << 20, HashBudget, HashBudget + 1} {
+		name := fmt.Sprintf("%dKiB", size>>10)
+		switch {
+		case size < 0:
+			name = "no-file"
+		case size > HashBudget:
+			name = "over-budget"
+		}
+		b.Run(name, func(b *testing.B) {
 			x, dir := newTestHost(b, Config{Args: []string{"m"}})
-			must(b, os.WriteFile(filepath.Join(dir, "f"), make([]byte, size), 0o644))
-			x.open(3, "f", 0, rightFdRead, 0)
+			if size >= 0 {
+				must(b, os.WriteFile(filepath.Join(dir, "f"), make([]byte, size), 0o644))
+				x.open(3, "f", 0, rightFdRead, 0)
+			}
 			for b.Loop() {
 				x.save()
 			}
