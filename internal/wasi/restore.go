@@ -128,6 +128,7 @@ type FDSummary struct {
 	Kind      string `json:"kind"` // stdin, stdout, stderr, dir, file
 	GuestPath string `json:"guest_path,omitempty"`
 	HostPath  string `json:"host_path,omitempty"`
+	Volume    string `json:"volume,omitempty"` // VOLUME/PATH of a file under a node's volume
 	Offset    uint64 `json:"offset"`
 	Preopen   bool   `json:"preopen,omitempty"`
 	Append    bool   `json:"append,omitempty"`
@@ -149,6 +150,9 @@ func Describe(state []byte) (Summary, error) {
 		if f.kind == kindDir || f.kind == kindFile {
 			fs.GuestPath = path.Join(s.preopens[f.preopen].GuestPath, f.rel)
 			fs.HostPath = s.hostPath(f)
+			if p := s.preopens[f.preopen]; p.Volume != "" {
+				fs.Volume = path.Join(p.Volume, p.Sub, f.rel)
+			}
 		}
 		sum.FDs = append(sum.FDs, fs)
 	}

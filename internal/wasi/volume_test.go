@@ -144,6 +144,9 @@ func TestVolumeSnapshotMapsByName(t *testing.T) {
 	if p := sum.Preopens[0]; p != (Preopen{Volume: "data", Sub: "sub", GuestPath: "/d"}) || sum.Version != StateVersion {
 		t.Fatalf("saved preopen %+v version %d", p, sum.Version)
 	}
+	if f := sum.FDs[len(sum.FDs)-1]; f.Volume != "data/sub/f.txt" || f.HostPath != "" || f.GuestPath != "/d/f.txt" {
+		t.Errorf("saved fd %+v, want volume data/sub/f.txt and no host path", f)
+	}
 	other := t.TempDir()
 	must(t, os.Mkdir(filepath.Join(other, "sub"), 0o755))
 	writeHostFile(t, other, "sub/f.txt", "abc")
