@@ -192,3 +192,37 @@ func writeFile(t *testing.T, path, data string) {
 		t.Fatal(err)
 	}
 }
+
+// TestResumeRefusesChangedFile: `roam resume` of a snapshot whose open file
+// changed since refuses to run (exit 1, one line naming the guest path and
+// what differs); put back as it was, the snapshot resumes and ends as
+// `roam run` does.
+func TestResumeRefusesChangedFile(t *testing.T) {
+	ps, _ := programs(t)
+	p := find(t, ps, "c-files")
+	args := []string{"300"}
+	refData := t.TempDir()
+	ref := roam(t, runArgs(p, refData, args)...)
+	data := t.TempDir()
+	snap := filepath.Join(t.TempDir(), "s.snap")
+	first := roam(t, runArgs(p, data, args, "--snapshot", snap, "--snapshot-after", "200ms")...)
+	if first.code != 0 {
+		t.Fatalf("roam run --snapshot-after: %v", first)
+	}
+	log := filepath.Join(data, "log.txt")
+	kept, err := os.ReadFile(log)
+	if err != nil {
+		t.Fatalf("c-files has no log.txt open at the snapshot: %v", err)
+	}
+	changed := bytes.Clone(kept)
+	changed[0] ^= 1 // same size, other content
+	writeFile(t, log, string(changed))
+	msg := singleLineError(t, roam(t, "resume", snap))
+	if !strings.Contains(msg, "/data/log.txt") || !strings.Contains(msg, "content differs") {
+		t.Errorf("roam resume after log.txt changed: %q; want it to name /data/log.txt and say its content differs", msg)
+	}
+	writeFile(t, log, string(kept))
+	r := roam(t, "resume", snap)
+	sameOutcome(t, "run, then resumed with log.txt as it was", outcome{stdout: ref.stdout, stderr: ref.stderr, code: ref.code, files: dirState(t, refData)},
+		outcome{stdout: append(first.stdout, r.stdout...), stderr: r.stderr, code: r.code, files: dirState(t, data)})
+}
