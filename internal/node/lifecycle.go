@@ -2,6 +2,7 @@ package node
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/hex"
 	"encoding/json"
@@ -79,6 +80,9 @@ func (n *Node) module(d engine.Digest, name string, migratable bool) (*engine.Mo
 // must be in this node's volumes.
 func (n *Node) wasiConfig(args, env, dirs []string) (wasi.Config, error) {
 	cfg, err := wasi.ParseVolumeConfig(args, env, dirs)
+	if errors.Is(err, wasi.ErrBadDir) {
+		return cfg, apiErrorf(codeBadRequest, "%v (node %s has volumes: %s)", err, n.cfg.Name, cmp.Or(strings.Join(n.cfg.Volumes.Names(), ", "), "none"))
+	}
 	if err != nil {
 		return cfg, apiErrorf(codeBadRequest, "%v", err)
 	}

@@ -68,7 +68,7 @@ func TestNodeVolumesConfineGuests(t *testing.T) {
 
 	t.Run("refused", func(t *testing.T) {
 		for _, tc := range []struct{ dir, code, says string }{
-			{"/", client.CodeBadRequest, "not host paths"},
+			{"/", client.CodeBadRequest, "not host paths; want VOLUME[/PATH][:GUEST], a path inside one of the node's volumes (node v has volumes: data)"},
 			{"/etc", client.CodeBadRequest, "not host paths"},
 			{"/:/host", client.CodeBadRequest, "not host paths"},
 			{vol + ":/data", client.CodeBadRequest, "not host paths"},
