@@ -93,10 +93,15 @@ func (v *Volumes) open(name, sub string) (*os.Root, string, error) {
 		sub = "."
 	}
 	root, err := vol.OpenRoot(sub)
+	var pe *os.PathError
+	switch {
+	case err == nil:
+	case !errors.Is(err, os.ErrNotExist) && strings.Contains(err.Error(), "escapes"):
+		err = &classed{fmt.Sprintf("%s leads out of the volume", sub), ErrBadDir}
+	case errors.As(err, &pe):
+		err = pe.Err // without the host path: that is the operator's business
+	}
 	if err != nil {
-		if !errors.Is(err, os.ErrNotExist) && strings.Contains(err.Error(), "escapes") {
-			err = &classed{fmt.Sprintf("%s leads out of the volume", sub), ErrBadDir}
-		}
 		return nil, "", fmt.Errorf("volume %s, directory %s: %w", name, sub, err)
 	}
 	return root, filepath.Join(dir, filepath.FromSlash(sub)), nil

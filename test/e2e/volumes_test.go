@@ -79,11 +79,15 @@ func TestNodeVolumesConfineGuests(t *testing.T) {
 			{"data/escape:/x", client.CodeBadRequest, "leads out of the volume"},
 			{"other:/x", client.CodeUnknownVolume, `unknown volume "other" (this node has: data)`},
 			{"data/missing:/x", client.CodeDirMissing, "missing"},
+			{"data/hello.txt:/x", client.CodeBadRequest, "not a directory"},
 		} {
 			in, err := start(tc.dir, "hello.txt")
 			var ae *client.Error
 			if !errors.As(err, &ae) || ae.Code != tc.code || ae.Status/100 != 4 || !strings.Contains(ae.Message, tc.says) {
 				t.Errorf("start with dir %q: %+v, %v; want a 4xx %s saying %q", tc.dir, in, err, tc.code, tc.says)
+			}
+			if ae != nil && tc.dir != vol+":/data" && strings.Contains(ae.Message, vol) {
+				t.Errorf("start with dir %q: the message shows the volume's host path: %q", tc.dir, ae.Message)
 			}
 		}
 		if r := cli(t, n.url, "start", "--dir", "/etc:/host", catPath, "passwd"); r.code != 2 || !strings.Contains(string(r.stderr), "not host paths") {
