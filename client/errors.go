@@ -42,6 +42,8 @@ const (
 	CodeInvalidModule   = "invalid_module"
 	CodeInvalidSnapshot = "invalid_snapshot"
 	CodeDirMissing      = "dir_missing"
+	CodeUnknownVolume   = "unknown_volume" // a directory names a volume the node does not have
+	CodeFileChanged     = "file_changed"   // a file open in a snapshot differs on this node
 	CodeMigrationFailed = "migration_failed"
 	CodeUnreachable     = "unreachable"
 	CodeMoved           = "moved"
@@ -59,6 +61,7 @@ var codeStatus = map[string]int{
 	CodeConflict: http.StatusConflict, CodeStaleEpoch: http.StatusConflict,
 	CodeTooLarge: http.StatusRequestEntityTooLarge, CodeInvalidModule: http.StatusUnprocessableEntity,
 	CodeInvalidSnapshot: http.StatusUnprocessableEntity, CodeDirMissing: http.StatusUnprocessableEntity,
+	CodeUnknownVolume: http.StatusUnprocessableEntity, CodeFileChanged: http.StatusUnprocessableEntity,
 	CodeMigrationFailed: http.StatusBadGateway, CodeUnreachable: http.StatusBadGateway,
 	CodeMoved: http.StatusTemporaryRedirect, CodeGone: http.StatusGone, CodeInternal: http.StatusInternalServerError,
 	CodeTooDeep: http.StatusUnprocessableEntity,

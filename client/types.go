@@ -44,7 +44,7 @@ type StartRequest struct {
 	Module     string   `json:"module"`               // digest returned by UploadModule
 	Args       []string `json:"args"`                 // argv, argv[0] included
 	Env        []string `json:"env,omitempty"`        // K=V; the node's environment is not inherited
-	Dirs       []string `json:"dirs,omitempty"`       // HOST[:GUEST], on the node's file system
+	Dirs       []string `json:"dirs,omitempty"`       // VOLUME[/PATH][:GUEST]: a path inside one of the node's volumes
 	Migratable *bool    `json:"migratable,omitempty"` // nil means true
 }
 
@@ -58,6 +58,7 @@ type Node struct {
 	Labels    map[string]string `json:"labels"`
 	Instances int               `json:"instances"`
 	Version   string            `json:"version"`
+	Volumes   []string          `json:"volumes"` // names of the directories the node exposes (Node.Volumes)
 	// Peers are the base URLs of the node's pool (--peers), normalised to
 	// scheme://host:port: the only nodes it migrates to or takes
 	// migrations from, and the origins a Client follows a redirect of this

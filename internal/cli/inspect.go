@@ -111,6 +111,9 @@ func (v inspection) print(w io.Writer) {
 		if fd.HostPath != "" {
 			fmt.Fprintf(w, " -> %s", fd.HostPath)
 		}
+		if fd.Volume != "" {
+			fmt.Fprintf(w, " -> volume %s", fd.Volume)
+		}
 		if fd.Kind == "file" {
 			fmt.Fprintf(w, " at offset %d", fd.Offset)
 		}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/roam-edge/roam/internal/engine"
 	"github.com/roam-edge/roam/internal/node"
+	"github.com/roam-edge/roam/internal/wasi"
 )
 
 func (s *streams) nodeCmd() *cobra.Command {
@@ -25,6 +26,7 @@ func (s *streams) nodeCmd() *cobra.Command {
 		tokenFile     string
 		peerTokenFile string
 		labels        []string
+		volumes       []string
 		eng           string
 	)
 	c := &cobra.Command{
@@ -46,6 +48,9 @@ func (s *streams) nodeCmd() *cobra.Command {
 			if !c.Flags().Changed("peers") && os.Getenv("ROAM_PEERS") != "" {
 				cfg.Peers = []string{os.Getenv("ROAM_PEERS")}
 			}
+			if cfg.Volumes, err = wasi.ParseVolumes(volumes); err != nil {
+				return &usageError{fmt.Errorf("--%w", err)}
+			}
 			return s.runNode(c.Context(), cfg, tokenFile, peerTokenFile)
 		},
 	}
@@ -62,6 +67,7 @@ func (s *streams) nodeCmd() *cobra.Command {
 	f.StringVar(&cfg.TLSCert, "tls-cert", "", "serve HTTPS with this certificate (PEM)")
 	f.StringVar(&cfg.TLSKey, "tls-key", "", "private key of --tls-cert (PEM)")
 	f.StringVar(&cfg.TLSCA, "tls-ca", "", "CA certificate that peer nodes' certificates chain to (PEM)")
+	f.StringArrayVar(&volumes, "volume", nil, "expose host directory HOSTPATH to instances as volume NAME (NAME=HOSTPATH), repeatable; instances see no other host directory")
 	f.StringVar(&eng, "engine", "", "compiler or interpreter (default: compiler where wazero has one)")
 	cfg.MaxModuleBytes = 64 << 20
 	f.Var(byteSize{&cfg.MaxModuleBytes}, "max-module-size", "largest module the node takes, uploaded or fetched from a peer (e.g. 64MiB)")

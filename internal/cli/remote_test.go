@@ -165,7 +165,7 @@ func TestStartArgsAfterModuleUntouched(t *testing.T) {
 		t.Fatal(err)
 	}
 	guest := []string{"--env", "B=2", "-x", "--server", "nope", "--", "--migratable=true"}
-	args := append([]string{"--server", n.URL, "start", "--token", fakeToken, "--env", "A=1", "--dir", "/srv/data:/data",
+	args := append([]string{"--server", n.URL, "start", "--token", fakeToken, "--env", "A=1", "--dir", "data/in:/data",
 		"--migratable=false", mod}, guest...)
 	code, out, errs := roam(args...)
 	if code != 0 || out != "i-1\n" {
@@ -175,7 +175,7 @@ func TestStartArgsAfterModuleUntouched(t *testing.T) {
 	var uploaded bool
 	n.locked(func() { got, uploaded = n.start, n.modules[n.start.Module] != nil })
 	if !slices.Equal(got.Args, append([]string{mod}, guest...)) || !slices.Equal(got.Env, []string{"A=1"}) ||
-		!slices.Equal(got.Dirs, []string{"/srv/data:/data"}) || got.Migratable == nil || *got.Migratable {
+		!slices.Equal(got.Dirs, []string{"data/in:/data"}) || got.Migratable == nil || *got.Migratable {
 		t.Fatalf("start request %+v", got)
 	}
 	if !uploaded {
@@ -247,6 +247,8 @@ func TestClientUsageErrors(t *testing.T) {
 		{"stop", "i-1", "i-2"},
 		{"start"},
 		{"start", "--env", "NOEQUALS", "prog.wasm"},
+		{"start", "--dir", "/etc:/host", "prog.wasm"}, // a host path: nodes expose volumes
+		{"start", "--dir", "data/../..:/x", "prog.wasm"},
 		{"checkpoint", "i-1"},
 		{"ps", "--bogus"},
 		{"ps", "extra"},
@@ -319,5 +321,26 @@ func TestPsTable(t *testing.T) {
 	var list []client.Instance
 	if err := json.Unmarshal([]byte(out), &list); code != 0 || err != nil || len(list) != 2 || list[1].ExitCode != 143 {
 		t.Fatalf("exit %d, json %v: %s", code, err, out)
+	}
+}
+
+// TestUnknownCommand: an unknown subcommand is a usage error (exit 2) with
+// cobra's message, suggestions included.
+func TestUnknownCommand(t *testing.T) {
+	for _, tc := range []struct {
+		args   []string
+		stderr string
+	}{
+		{[]string{"frobnicate"}, "roam: unknown command \"frobnicate\" for \"roam\"\n"},
+		{[]string{"strat", "x.wasm"}, "roam: unknown command \"strat\" for \"roam\"\n\nDid you mean this?\n\tstart\n"},
+		{[]string{"--server", "http://127.0.0.1:1", "frobnicate"}, "roam: unknown command \"frobnicate\" for \"roam\"\n"},
+	} {
+		code, out, errs := roam(tc.args...)
+		if code != ExitUsage || out != "" || errs != tc.stderr {
+			t.Errorf("%q: exit %d, stdout %q, stderr %q; want exit 2 and %q", tc.args, code, out, errs, tc.stderr)
+		}
+	}
+	if code, out, _ := roam(); code != 0 || !strings.Contains(out, "Available Commands") {
+		t.Errorf("roam without arguments: exit %d, stdout %q; want the help", code, out)
 	}
 }

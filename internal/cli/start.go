@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/roam-edge/roam/client"
+	"github.com/roam-edge/roam/internal/wasi"
 )
 
 func (s *streams) startCmd(nf *nodeFlags) *cobra.Command {
@@ -20,15 +21,15 @@ func (s *streams) startCmd(nf *nodeFlags) *cobra.Command {
 		Short: "Start a WASI program on a node and print its instance id; everything after MODULE goes to the program",
 		Args:  usageArgs(1, "MODULE"),
 		RunE: withClient(nf, func(ctx context.Context, cl *client.Client, args []string) error {
-			if _, err := wasiConfig(args, dirs, envs); err != nil {
-				return &usageError{err}
+			if _, err := wasi.ParseVolumeConfig(args, envs, dirs); err != nil {
+				return &usageError{fmt.Errorf("--%w", err)}
 			}
 			req := client.StartRequest{Args: args, Env: envs, Dirs: dirs, Migratable: &migratable}
 			return s.start(ctx, cl, req)
 		}),
 	}
 	c.Flags().SetInterspersed(false)
-	c.Flags().StringArrayVar(&dirs, "dir", nil, "preopen HOST directory of the node as GUEST (HOST[:GUEST]), repeatable")
+	c.Flags().StringArrayVar(&dirs, "dir", nil, "preopen PATH in the node's VOLUME as GUEST (VOLUME[/PATH][:GUEST], GUEST default /VOLUME[/PATH]), repeatable")
 	c.Flags().StringArrayVar(&envs, "env", nil, "set K=V in the guest environment, repeatable")
 	c.Flags().BoolVar(&migratable, "migratable", true, "instrument the module so it can pause and migrate")
 	return c

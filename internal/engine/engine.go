@@ -17,6 +17,8 @@ import (
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
+
+	"github.com/roam-edge/roam/internal/wasi"
 )
 
 // Kind selects how wazero executes code.
@@ -71,6 +73,9 @@ type Config struct {
 	// Setup, when set, runs on every new wazero runtime before the module is
 	// instantiated, to add host modules (the spec test suite's "spectest").
 	Setup func(ctx context.Context, wz wazero.Runtime) error
+	// Volumes, on a node, are the directories restored instances' preopens
+	// resolve against by name (wasi.Config.Volumes); nil: host paths.
+	Volumes *wasi.Volumes
 }
 
 // DefaultCacheDir is $ROAM_CACHE_DIR, else the user cache directory's roam folder.
@@ -92,6 +97,7 @@ type Runtime struct {
 	store    *Store
 	setup    func(ctx context.Context, wz wazero.Runtime) error
 	cancel   bool
+	volumes  *wasi.Volumes
 }
 
 // NewRuntime prepares the caches. It does not start wazero yet: each
@@ -106,7 +112,7 @@ func NewRuntime(cfg Config) (*Runtime, error) {
 	if dir == "" {
 		dir = DefaultCacheDir()
 	}
-	r := &Runtime{kind: kind, cacheDir: dir, store: &Store{Dir: filepath.Join(dir, "modules")}, setup: cfg.Setup, cancel: cfg.CloseOnCancel}
+	r := &Runtime{kind: kind, cacheDir: dir, store: &Store{Dir: filepath.Join(dir, "modules")}, setup: cfg.Setup, cancel: cfg.CloseOnCancel, volumes: cfg.Volumes}
 	if cfg.NoCache {
 		r.cache = wazero.NewCompilationCache()
 	} else if r.cache, err = wazero.NewCompilationCacheWithDir(filepath.Join(dir, "compiled")); err != nil {

@@ -376,7 +376,7 @@ func (r *Runtime) Restore(ctx context.Context, m *Module, s *snapshot.Snapshot, 
 	if err := r.checkSnapshot(m, s); err != nil {
 		return nil, err
 	}
-	h, err := wasi.Restore(wasi.Config{Stdin: stdio.Stdin, Stdout: stdio.Stdout, Stderr: stdio.Stderr}, s.WASI)
+	h, err := wasi.Restore(wasi.Config{Stdin: stdio.Stdin, Stdout: stdio.Stdout, Stderr: stdio.Stderr, Volumes: r.volumes}, s.WASI)
 	if err != nil {
 		return nil, fmt.Errorf("restore WASI state: %w", err)
 	}

@@ -79,7 +79,7 @@ func (in *Instance) FinishRestore(ctx context.Context, s *snapshot.Snapshot, std
 	if len(mem) != len(s.Memory) || (len(mem) > 0 && unsafe.SliceData(mem) != unsafe.SliceData(s.Memory)) {
 		return errors.New("snapshot memory is not the staged instance's memory")
 	}
-	h, err := wasi.Restore(wasi.Config{Stdin: stdio.Stdin, Stdout: stdio.Stdout, Stderr: stdio.Stderr}, s.WASI)
+	h, err := wasi.Restore(wasi.Config{Stdin: stdio.Stdin, Stdout: stdio.Stdout, Stderr: stdio.Stderr, Volumes: in.rt.volumes}, s.WASI)
 	if err != nil {
 		return fmt.Errorf("restore WASI state: %w", err)
 	}

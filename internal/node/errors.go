@@ -23,6 +23,8 @@ const (
 	codeInvalidModule   = client.CodeInvalidModule
 	codeInvalidSnapshot = client.CodeInvalidSnapshot
 	codeDirMissing      = client.CodeDirMissing
+	codeUnknownVolume   = client.CodeUnknownVolume
+	codeFileChanged     = client.CodeFileChanged
 	codeMigrationFailed = client.CodeMigrationFailed
 	codeUnreachable     = client.CodeUnreachable
 	codeMoved           = client.CodeMoved

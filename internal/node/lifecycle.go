@@ -2,6 +2,7 @@ package node
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/hex"
 	"encoding/json"
@@ -99,18 +100,36 @@ func (n *Node) load(d engine.Digest, name string, migratable bool) (*engine.Modu
 }
 
 // wasiConfig parses an instance's argv, environment and directories, which
-// must exist on this node.
-func wasiConfig(args, env, dirs []string) (wasi.Config, error) {
-	cfg, err := wasi.ParseConfig(args, env, dirs)
+// must be in this node's volumes.
+func (n *Node) wasiConfig(args, env, dirs []string) (wasi.Config, error) {
+	cfg, err := wasi.ParseVolumeConfig(args, env, dirs)
+	if errors.Is(err, wasi.ErrBadDir) {
+		return cfg, apiErrorf(codeBadRequest, "%v (node %s has volumes: %s)", err, n.cfg.Name, cmp.Or(strings.Join(n.cfg.Volumes.Names(), ", "), "none"))
+	}
 	if err != nil {
 		return cfg, apiErrorf(codeBadRequest, "%v", err)
 	}
-	for _, p := range cfg.Preopens {
-		if fi, err := os.Stat(p.HostPath); err != nil || !fi.IsDir() {
-			return cfg, apiErrorf(codeDirMissing, "directory %s does not exist on node", p.HostPath)
-		}
+	cfg.Volumes = n.cfg.Volumes
+	if err := n.cfg.Volumes.Check(cfg.Preopens); err != nil {
+		return cfg, n.dirError(err, codeBadRequest)
 	}
 	return cfg, nil
+}
+
+// dirError classifies a refused directory or file of an instance; other
+// errors get code.
+func (n *Node) dirError(err error, code string) *APIError {
+	switch {
+	case errors.Is(err, wasi.ErrUnknownVolume):
+		code = codeUnknownVolume
+	case errors.Is(err, wasi.ErrHostPath), errors.Is(err, wasi.ErrBadDir):
+		code = codeBadRequest
+	case errors.Is(err, wasi.ErrFileChanged):
+		code = codeFileChanged
+	case errors.Is(err, os.ErrNotExist):
+		code = codeDirMissing
+	}
+	return apiErrorf(code, "node %s: %v", n.cfg.Name, err)
 }
 
 // start creates and runs a new instance.
@@ -125,7 +144,7 @@ func (n *Node) start(req StartRequest) (*instance, error) {
 	migratable := req.Migratable == nil || *req.Migratable
 	n.pin(d) // until the instance holds it
 	defer n.unpin(d)
-	cfg, err := wasiConfig(req.Args, req.Env, req.Dirs)
+	cfg, err := n.wasiConfig(req.Args, req.Env, req.Dirs)
 	if err != nil {
 		return nil, err
 	}
@@ -309,26 +328,46 @@ func (in *instance) restoreSnapshot() error {
 func (in *instance) restoreFrom(snap *snapshot.Snapshot) error {
 	in.n.pin(snap.ModuleDigest) // until the instance holds it
 	defer in.n.unpin(snap.ModuleDigest)
+	preopens := savedPreopens(snap.WASI)
+	if err := in.n.cfg.Volumes.Check(preopens); err != nil {
+		return in.n.dirError(fmt.Errorf("restore: %w", err), codeInvalidSnapshot)
+	}
 	mod, err := in.n.module(engine.Digest(snap.ModuleDigest), snap.ModuleName, true)
 	if err != nil {
 		return err
 	}
 	eng, err := in.n.rt.Restore(context.Background(), mod, snap, in.stdio())
 	if err != nil {
-		return restoreError(err)
+		return in.n.restoreError(err)
 	}
 	in.eng, in.mod, in.restored = eng, mod, true
+	in.rec.Dirs = nil
+	for _, p := range preopens {
+		in.rec.Dirs = append(in.rec.Dirs, p.Spec())
+	}
 	in.rec.Status = statusPaused
 	return nil
 }
 
-// restoreError classifies an engine's refusal of a snapshot.
-func restoreError(err error) error {
+// restoreError classifies a refusal of a snapshot.
+func (n *Node) restoreError(err error) error {
 	var deep *engine.DepthError
 	if errors.As(err, &deep) {
 		return apiErrorf(codeTooDeep, "%v", err)
 	}
-	return apiErrorf(codeInvalidSnapshot, "restore: %v", err)
+	return n.dirError(fmt.Errorf("restore: %w", err), codeInvalidSnapshot)
+}
+
+// savedPreopens are a saved state's directories: checked before anything
+// else of a snapshot, and kept in the record as a start request names them,
+// so that a migration checks them on its destination before the instance
+// pauses. A state that does not decode has none here; restoring it fails.
+func savedPreopens(state []byte) []wasi.Preopen {
+	sum, err := wasi.Describe(state)
+	if err != nil {
+		return nil
+	}
+	return sum.Preopens
 }
 
 // restoreNew makes a new instance (new id) from a snapshot a client sent.

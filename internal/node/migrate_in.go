@@ -66,7 +66,7 @@ func (n *Node) begin(ctx context.Context, req beginRequest) error {
 	if err := n.checkEpoch(rec.ID, rec.Epoch); err != nil {
 		return err
 	}
-	if _, err := wasiConfig(rec.Args, rec.Env, rec.Dirs); err != nil {
+	if _, err := n.wasiConfig(rec.Args, rec.Env, rec.Dirs); err != nil {
 		return err
 	}
 	d, err := parseDigest(rec.Module)
@@ -295,7 +295,7 @@ func (n *Node) restoreIncoming(inc *incoming, r *http.Request) error {
 	}
 	in := inc.in
 	if err := in.eng.FinishRestore(context.Background(), s, in.stdio()); err != nil {
-		return restoreError(err)
+		return n.restoreError(err)
 	}
 	in.restored = true
 	return nil

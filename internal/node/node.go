@@ -19,6 +19,7 @@ import (
 
 	"github.com/roam-edge/roam/client"
 	"github.com/roam-edge/roam/internal/engine"
+	"github.com/roam-edge/roam/internal/wasi"
 )
 
 // Config configures a node agent.
@@ -40,6 +41,10 @@ type Config struct {
 
 	TLSCert, TLSKey string // serve HTTPS with this pair
 	TLSCA           string // CA that peers' certificates chain to
+
+	// Volumes are the only host directories instances may preopen, by
+	// name (--volume NAME=HOSTPATH); nil: none.
+	Volumes *wasi.Volumes
 
 	MaxModuleBytes int64  // largest module accepted (default 64 MiB)
 	MaxMemoryPages uint32 // largest instance memory accepted in a snapshot (default 4 GiB)
@@ -102,7 +107,7 @@ func New(cfg Config) (*Node, error) {
 	if err := os.MkdirAll(filepath.Join(cfg.Dir, "instances"), 0o700); err != nil {
 		return nil, err
 	}
-	rt, err := engine.NewRuntime(engine.Config{Kind: cfg.Engine, CacheDir: cfg.Dir})
+	rt, err := engine.NewRuntime(engine.Config{Kind: cfg.Engine, CacheDir: cfg.Dir, Volumes: cfg.Volumes})
 	if err != nil {
 		return nil, err
 	}
@@ -142,6 +147,9 @@ func (c *Config) defaults() error {
 		c.URL = defaultURL(c.Listen, c.TLSCert != "")
 	}
 	c.URL = strings.TrimRight(c.URL, "/")
+	if c.Volumes == nil {
+		c.Volumes, _ = wasi.ParseVolumes(nil)
+	}
 	if c.MaxModuleBytes == 0 {
 		c.MaxModuleBytes = 64 << 20
 	}
@@ -281,7 +289,7 @@ func (n *Node) info() client.Node {
 	n.mu.Unlock()
 	return client.Node{Name: n.cfg.Name, URL: n.cfg.URL, Arch: runtime.GOARCH, OS: runtime.GOOS,
 		Engine: string(n.rt.Kind()), Labels: n.cfg.Labels, Instances: count, Version: Version, Peers: n.members.list(),
-		MaxCallDepth: n.rt.MaxFrames()}
+		MaxCallDepth: n.rt.MaxFrames(), Volumes: n.cfg.Volumes.Names()}
 }
 
 // Version is the node agent's API and protocol version.

@@ -7,7 +7,8 @@ import (
 
 // ParseConfig builds the Config of a program from its argv, its environment
 // ("K=V" each) and its preopened directories ("HOST[:GUEST]" each, GUEST
-// defaulting to HOST), as `roam run` and the node API take them.
+// defaulting to HOST), as `roam run` takes them; a node takes volumes
+// instead (ParseVolumeConfig).
 func ParseConfig(args, env, dirs []string) (Config, error) {
 	cfg := Config{Args: args, Env: env}
 	for _, e := range env {

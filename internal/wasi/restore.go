@@ -3,16 +3,19 @@ package wasi
 import (
 	"fmt"
 	"io"
-	"os"
+	"math"
 	"path"
+	"path/filepath"
 	"time"
 )
 
 // Restore rebuilds a Host from Save's bytes. cfg supplies only Stdin,
-// Stdout, Stderr, Rand and Now; arguments, environment, preopens and the fd
-// table come from state. Every open file and directory is reopened by host
-// path at its offset; an error names any path that is gone. The guest
-// monotonic clock continues from the saved value.
+// Stdout, Stderr, Rand, Now and Volumes; arguments, environment, preopens
+// and the fd table come from state. Preopens must be host paths without
+// cfg.Volumes and volumes of cfg.Volumes with it. Every open file and
+// directory is reopened by path at its offset; an error names any path that
+// is gone, and any file whose size or content differs from the snapshot's.
+// The guest monotonic clock continues from the saved value.
 func Restore(cfg Config, state []byte) (*Host, error) {
 	s, err := decodeState(state)
 	if err != nil {
@@ -24,13 +27,10 @@ func Restore(cfg Config, state []byte) (*Host, error) {
 	h.stdin.restore(s.stdinBuf, s.stdinEOF, s.stdinRead)
 	h.poll = s.poll
 	for _, p := range s.preopens {
-		root, err := os.OpenRoot(p.HostPath)
-		if err != nil {
+		if err := h.addPreopen(p, cfg.Volumes); err != nil {
 			h.Close()
-			return nil, fmt.Errorf("wasi: restore: preopened directory %s (guest %s): %s",
-				p.HostPath, p.GuestPath, statHint(err))
+			return nil, fmt.Errorf("wasi: restore: %w", err)
 		}
-		h.preopens = append(h.preopens, preopen{host: p.HostPath, guest: p.GuestPath, root: root})
 	}
 	for _, f := range s.fds {
 		e, err := h.reopen(s, f)
@@ -51,8 +51,8 @@ func (h *Host) reopen(s *savedState, f savedFD) (*entry, error) {
 		return e, nil
 	}
 	fail := func(err error) (*entry, error) {
-		return nil, fmt.Errorf("wasi: restore: fd %d (%s, host %s): %s",
-			f.fd, h.guestPath(e), s.hostPath(f), statHint(err))
+		return nil, fmt.Errorf("wasi: restore: fd %d (%s, %s): %w",
+			f.fd, h.guestPath(e), h.preopens[f.preopen].where(f.rel), statHint(err))
 	}
 	root := h.preopens[f.preopen].root
 	if f.kind == kindDir {
@@ -69,12 +69,41 @@ func (h *Host) reopen(s *savedState, f savedFD) (*entry, error) {
 	if err != nil {
 		return fail(err)
 	}
+	e.file = file
+	if err := h.checkIdentity(e, f); err != nil {
+		file.Close()
+		return fail(err)
+	}
 	if _, err := file.Seek(int64(f.offset), io.SeekStart); err != nil {
 		file.Close()
 		return fail(err)
 	}
-	e.file = file
 	return e, nil
+}
+
+// where names a path under the preopen for an error message: on a node, by
+// volume, since its host paths are the operator's business.
+func (p preopen) where(rel string) string {
+	if p.vol != "" {
+		return "volume " + path.Join(p.vol, p.sub, rel)
+	}
+	return "host " + filepath.Join(p.host, rel)
+}
+
+// checkIdentity refuses a file that is not what the snapshot recorded.
+func (h *Host) checkIdentity(e *entry, f savedFD) error {
+	limit := int64(-1)
+	if f.ident.kind == identHash {
+		limit = math.MaxInt64
+	}
+	now, err := h.identify(e, limit)
+	if err != nil {
+		return err
+	}
+	if why := f.ident.differs(now); why != "" {
+		return fileChanged("changed since the snapshot: " + why)
+	}
+	return nil
 }
 
 // Summary describes a saved state, for `roam snapshot inspect`.
@@ -99,6 +128,7 @@ type FDSummary struct {
 	Kind      string `json:"kind"` // stdin, stdout, stderr, dir, file
 	GuestPath string `json:"guest_path,omitempty"`
 	HostPath  string `json:"host_path,omitempty"`
+	Volume    string `json:"volume,omitempty"` // VOLUME/PATH of a file under a node's volume
 	Offset    uint64 `json:"offset"`
 	Preopen   bool   `json:"preopen,omitempty"`
 	Append    bool   `json:"append,omitempty"`
@@ -110,7 +140,7 @@ func Describe(state []byte) (Summary, error) {
 	if err != nil {
 		return Summary{}, err
 	}
-	sum := Summary{Version: StateVersion, Args: s.args, Env: s.env, Preopens: s.preopens,
+	sum := Summary{Version: int(s.version), Args: s.args, Env: s.env, Preopens: s.preopens,
 		StdinRead: s.stdinRead, StdinBuffered: len(s.stdinBuf), StdinEOF: s.stdinEOF,
 		StdoutBytes: s.stdoutBytes, StderrBytes: s.stderrBytes,
 		Monotonic: time.Duration(s.mono), PendingPoll: s.poll != nil}
@@ -120,6 +150,9 @@ func Describe(state []byte) (Summary, error) {
 		if f.kind == kindDir || f.kind == kindFile {
 			fs.GuestPath = path.Join(s.preopens[f.preopen].GuestPath, f.rel)
 			fs.HostPath = s.hostPath(f)
+			if p := s.preopens[f.preopen]; p.Volume != "" {
+				fs.Volume = path.Join(p.Volume, p.Sub, f.rel)
+			}
 		}
 		sum.FDs = append(sum.FDs, fs)
 	}

@@ -12,11 +12,21 @@ import (
 )
 
 // StateVersion is the version byte that starts every saved state.
-const StateVersion = 1
+//
+// History:
+//   - 1 (2026-11) first format; preopens are host paths.
+//   - 2 (2026-12) a preopen is a host path or a node's volume and a path in
+//     it; each open regular file carries its identity (size, modification
+//     time, xxhash64 of its content up to HashLimit), checked on restore.
+//
+// Version 1 still decodes: its preopens are host paths, which a node
+// refuses, and its files are reopened without an identity check.
+const StateVersion = 2
 
 // savedState is the decoded form of a saved Host, shared by Restore and
 // Describe. It holds no host pointers: files are named by preopen and path.
 type savedState struct {
+	version     uint8
 	args, env   []string
 	preopens    []Preopen
 	mono        int64
@@ -39,6 +49,7 @@ type savedFD struct {
 	isPreopen          bool
 	read, write        bool
 	offset             uint64
+	ident              identity // kindFile: what the file was at capture
 }
 
 // Save serialises the whole state. It must not run concurrently with the
@@ -48,15 +59,20 @@ func (h *Host) Save() ([]byte, error) {
 		stdoutBytes: h.stdoutBytes, stderrBytes: h.stderrBytes, poll: h.poll}
 	s.stdinBuf, s.stdinEOF, s.stdinRead = h.stdin.snapshot()
 	for _, p := range h.preopens {
-		s.preopens = append(s.preopens, Preopen{HostPath: p.host, GuestPath: p.guest})
+		if p.vol != "" {
+			s.preopens = append(s.preopens, Preopen{Volume: p.vol, Sub: p.sub, GuestPath: p.guest})
+		} else {
+			s.preopens = append(s.preopens, Preopen{HostPath: p.host, GuestPath: p.guest})
+		}
 	}
 	fds := make([]uint32, 0, len(h.fds))
 	for fd := range h.fds {
 		fds = append(fds, fd)
 	}
 	sort.Slice(fds, func(i, j int) bool { return fds[i] < fds[j] })
+	budget := int64(HashBudget)
 	for _, fd := range fds {
-		sf, err := h.saveFD(fd, h.fds[fd])
+		sf, err := h.saveFD(fd, h.fds[fd], &budget)
 		if err != nil {
 			return nil, err
 		}
@@ -65,7 +81,8 @@ func (h *Host) Save() ([]byte, error) {
 	return s.encode(), nil
 }
 
-func (h *Host) saveFD(fd uint32, e *entry) (savedFD, error) {
+// saveFD records one fd; budget is what is left of HashBudget.
+func (h *Host) saveFD(fd uint32, e *entry, budget *int64) (savedFD, error) {
 	sf := savedFD{fd: fd, kind: e.kind, rights: e.rights, inheriting: e.inheriting,
 		fdflags: e.fdflags, preopen: uint32(e.preopen), rel: e.rel,
 		isPreopen: e.isPreopen, read: e.read, write: e.write}
@@ -76,6 +93,12 @@ func (h *Host) saveFD(fd uint32, e *entry) (savedFD, error) {
 			return sf, fmt.Errorf("wasi: save: fd %d (%s): %w", fd, h.guestPath(e), err)
 		}
 		sf.offset = uint64(off)
+		if sf.ident, err = h.identify(e, *budget); err != nil {
+			return sf, fmt.Errorf("wasi: save: fd %d (%s): %w", fd, h.guestPath(e), err)
+		}
+		if sf.ident.kind == identHash {
+			*budget -= int64(sf.ident.size)
+		}
 	case kindSocket:
 		return sf, fmt.Errorf("wasi: save: fd %d: sockets cannot be saved yet", fd)
 	}
@@ -90,6 +113,8 @@ func (s *savedState) encode() []byte {
 	e.u32(uint32(len(s.preopens)))
 	for _, p := range s.preopens {
 		e.str(p.HostPath)
+		e.str(p.Volume)
+		e.str(p.Sub)
 		e.str(p.GuestPath)
 	}
 	e.u64(uint64(s.mono))
@@ -128,6 +153,9 @@ func (f *savedFD) encode(e *encoder) {
 		e.bool(f.write)
 		e.u64(f.offset)
 	}
+	if f.kind == kindFile {
+		f.ident.encode(e)
+	}
 }
 
 // decodeState parses and validates a saved state without touching the host.
@@ -135,8 +163,8 @@ func decodeState(b []byte) (*savedState, error) {
 	switch {
 	case len(b) == 0:
 		return nil, errors.New("wasi state: empty")
-	case b[0] != StateVersion:
-		return nil, fmt.Errorf("wasi state: unknown version %d (this build reads version %d)", b[0], StateVersion)
+	case b[0] != 1 && b[0] != StateVersion:
+		return nil, fmt.Errorf("wasi state: unknown version %d (this build reads versions 1 to %d)", b[0], StateVersion)
 	case len(b) < 5:
 		return nil, errors.New("wasi state: truncated")
 	}
@@ -145,7 +173,7 @@ func decodeState(b []byte) (*savedState, error) {
 		return nil, errors.New("wasi state: checksum mismatch (corrupt or truncated)")
 	}
 	d := &decoder{b: body[1:]}
-	s := &savedState{}
+	s := &savedState{version: b[0]}
 	s.decodeHeader(d)
 	s.decodeFDs(d)
 	if d.err == nil && len(d.b) != 0 {
@@ -161,7 +189,7 @@ func (s *savedState) decodeHeader(d *decoder) {
 	s.args, s.env = d.strs(), d.strs()
 	n := d.count(8)
 	for i := 0; i < n && d.err == nil; i++ {
-		s.preopens = append(s.preopens, Preopen{HostPath: d.str(), GuestPath: d.str()})
+		s.preopens = append(s.preopens, s.decodePreopen(d))
 	}
 	mono := d.u64()
 	if mono > math.MaxInt64 {
@@ -196,6 +224,9 @@ func (s *savedState) decodeFDs(d *decoder) {
 			f.preopen, f.rel = d.u32(), d.str()
 			f.isPreopen, f.read, f.write, f.offset = d.bool(), d.bool(), d.bool(), d.u64()
 		}
+		if f.kind == kindFile && s.version >= 2 {
+			f.ident = decodeIdentity(d)
+		}
 		if d.err == nil {
 			s.checkFD(d, f, seen)
 		}
@@ -227,15 +258,38 @@ func validRel(rel string) bool {
 	return errno == ESUCCESS && c == rel
 }
 
-// hostPath is where an fd's file lives on the host.
+// decodePreopen reads a host path or a volume; a version 1 state has host
+// paths only.
+func (s *savedState) decodePreopen(d *decoder) Preopen {
+	if s.version == 1 {
+		return Preopen{HostPath: d.str(), GuestPath: d.str()}
+	}
+	p := Preopen{HostPath: d.str(), Volume: d.str(), Sub: d.str(), GuestPath: d.str()}
+	switch {
+	case d.err != nil:
+	case (p.HostPath == "") == (p.Volume == ""):
+		d.fail("preopen %q: want a host path or a volume", p.GuestPath)
+	case p.Volume != "" && !volumeName.MatchString(p.Volume):
+		d.fail("preopen %q: bad volume name %q", p.GuestPath, p.Volume)
+	case p.Sub != "" && !validRel(p.Sub):
+		d.fail("preopen %q: bad path %q in volume %s", p.GuestPath, p.Sub, p.Volume)
+	}
+	return p
+}
+
+// hostPath is where an fd's file lives on the host, "" for a volume (it
+// depends on the node).
 func (s *savedState) hostPath(f savedFD) string {
+	if s.preopens[f.preopen].HostPath == "" {
+		return ""
+	}
 	return filepath.Join(s.preopens[f.preopen].HostPath, filepath.FromSlash(f.rel))
 }
 
 // statHint explains a failed reopen.
-func statHint(err error) string {
+func statHint(err error) error {
 	if errors.Is(err, os.ErrNotExist) {
-		return "no longer exists"
+		return fileChanged("no longer exists")
 	}
-	return err.Error()
+	return err
 }

@@ -156,6 +156,16 @@ func FuzzRestore(f *testing.F) {
 	y, _ := newTestHost(f, Config{})
 	f.Add(y.save())
 	f.Add([]byte{StateVersion})
+	if v1, err := os.ReadFile("testdata/state-v1.bin"); err == nil {
+		f.Add(v1)
+	}
+	vols, err := ParseVolumes([]string{"data=" + dir})
+	must(f, err)
+	hv, err := New(Config{Volumes: vols, Preopens: []Preopen{{Volume: "data", GuestPath: "/v"}}})
+	must(f, err)
+	z := newHarness(f, hv)
+	z.open(3, "f", 0, rightFdRead, 0)
+	f.Add(z.save())
 	f.Fuzz(func(t *testing.T, data []byte) {
 		try(t, data)
 		if len(data) >= 5 {
@@ -167,7 +177,14 @@ func FuzzRestore(f *testing.F) {
 	})
 }
 
+// fuzzVolumes is a node's volume for FuzzRestore: the current directory,
+// whose subdirectories a fuzzed state may name but not leave.
+var fuzzVolumes, _ = ParseVolumes([]string{"data=."})
+
 func try(t *testing.T, data []byte) {
+	if h, err := Restore(Config{Volumes: fuzzVolumes}, data); err == nil {
+		h.Close()
+	}
 	if h, err := Restore(Config{}, data); err == nil {
 		if _, err := h.Save(); err != nil {
 			t.Errorf("restored state does not save: %v", err)

@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 	"time"
@@ -34,8 +35,14 @@ type Memory interface {
 	Write(offset uint32, b []byte) bool
 }
 
-// Preopen maps a host directory to the path under which the guest sees it.
-type Preopen struct{ HostPath, GuestPath string }
+// Preopen maps a directory to the path under which the guest sees it: a
+// host directory (roam run), or a directory Sub inside a node's Volume.
+type Preopen struct {
+	HostPath  string // empty for a volume
+	Volume    string // a node's volume (Volumes)
+	Sub       string // clean, relative, inside Volume; empty for its root
+	GuestPath string
+}
 
 // Config configures a Host.
 type Config struct {
@@ -44,8 +51,12 @@ type Config struct {
 	Stdin          io.Reader // nil = empty
 	Stdout, Stderr io.Writer // nil = discard
 	Preopens       []Preopen
-	Rand           io.Reader        // nil = crypto/rand
-	Now            func() time.Time // nil = time.Now; realtime clock only
+	// Volumes, set on a node, are the only directories preopens may name:
+	// a host path is refused, and so is a volume that is not there. When
+	// nil, preopens are host paths (roam run, roam resume).
+	Volumes *Volumes
+	Rand    io.Reader        // nil = crypto/rand
+	Now     func() time.Time // nil = time.Now; realtime clock only
 }
 
 // ExitError is what proc_exit panics with; the engine recovers it.
@@ -57,6 +68,7 @@ func (e *ExitError) Error() string { return fmt.Sprintf("wasi: exit status %d", 
 // operation to the directory (symlinks included).
 type preopen struct {
 	host, guest string
+	vol, sub    string // a volume preopen: host is where it was on this node
 	root        *os.Root
 }
 
@@ -92,7 +104,7 @@ func New(cfg Config) (*Host, error) {
 	h.args = append([]string(nil), cfg.Args...)
 	h.env = append([]string(nil), cfg.Env...)
 	for _, p := range cfg.Preopens {
-		if err := h.addPreopen(p); err != nil {
+		if err := h.addPreopen(p, cfg.Volumes); err != nil {
 			h.Close()
 			return nil, err
 		}
@@ -138,9 +150,24 @@ func checkStrings(what string, ss []string) error {
 }
 
 // addPreopen opens a preopened directory; the host path is made absolute so
-// that a restore in a process with another working directory finds it.
-func (h *Host) addPreopen(p Preopen) error {
-	if p.HostPath == "" {
+// that a restore in a process with another working directory finds it. With
+// vols, p must name one of them.
+func (h *Host) addPreopen(p Preopen, vols *Volumes) error {
+	switch {
+	case vols != nil && p.Volume == "":
+		return fmt.Errorf("wasi: preopen %s (guest %s): %w (this node has: %s)",
+			p.HostPath, p.GuestPath, ErrHostPath, vols.list())
+	case vols == nil && p.Volume != "":
+		return fmt.Errorf("wasi: preopen of volume %s (guest %s): volumes exist on nodes only; run it on a node with volume %s",
+			path.Join(p.Volume, p.Sub), p.GuestPath, p.Volume)
+	case vols != nil:
+		root, host, err := vols.open(p.Volume, p.Sub)
+		if err != nil {
+			return fmt.Errorf("wasi: preopen (guest %s): %w", p.GuestPath, err)
+		}
+		h.preopens = append(h.preopens, preopen{host: host, guest: p.GuestPath, vol: p.Volume, sub: p.Sub, root: root})
+		return nil
+	case p.HostPath == "":
 		return errors.New("wasi: preopen with an empty host path")
 	}
 	abs, err := filepath.Abs(p.HostPath)

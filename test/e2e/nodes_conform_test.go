@@ -55,9 +55,11 @@ var nodeConformCases = []struct {
 // stderr and exit code of `roam run` byte for byte, and leaves the same
 // files; `roam logs -f` started on A before the first move prints all of
 // it. Each program runs twice: moved once (A→B) and moved several times
-// (A→B→C→A→B→C), with short pauses between moves.
+// (A→B→C→A→B→C), with short pauses between moves. The nodes share a volume
+// "work" (as shared storage would): a program's /data is a directory in it.
 func TestNodeConformance(t *testing.T) {
-	a, b, c := startNode(t, "a", nodeOpts{}), startNode(t, "b", nodeOpts{}), startNode(t, "c", nodeOpts{})
+	o := nodeOpts{volumes: []string{"work=" + t.TempDir()}}
+	a, b, c := startNode(t, "a", o), startNode(t, "b", o), startNode(t, "c", o)
 	ps, _ := programs(t)
 	for _, tc := range nodeConformCases {
 		p := find(t, ps, tc.name)
@@ -134,8 +136,9 @@ func moveAround(t *testing.T, p program, args []string, ref outcome, a *nodeProc
 	start := []string{"start"}
 	data := ""
 	if p.needsData {
-		data = t.TempDir()
-		start = append(start, "--dir", data+":/data")
+		var spec string
+		data, spec = a.volumeDir(t, "work")
+		start = append(start, "--dir", spec+":/data")
 	}
 	id := mustCLI(t, a.url, append(append(start, p.path), args...)...)
 	follow := background(t, a.url, "logs", "-f", id)

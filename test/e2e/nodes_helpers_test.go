@@ -75,6 +75,7 @@ type nodeOpts struct {
 	binary  string   // roam binary; "" means roamBin
 	wrapper []string // command to run the binary under (qemu-aarch64-static)
 	engine  string   // --engine
+	volumes []string // --volume NAME=HOSTPATH each
 }
 
 // freePort returns a loopback address nothing listens on, so that a node
@@ -111,6 +112,9 @@ func (n *nodeProc) start(t testing.TB) {
 	args := []string{"node", "--data", n.dir, "--listen", n.listen, "--name", n.name, "--peers-file", n.peers}
 	if n.o.engine != "" {
 		args = append(args, "--engine", n.o.engine)
+	}
+	for _, v := range n.o.volumes {
+		args = append(args, "--volume", v)
 	}
 	argv := append(append(append([]string{}, n.o.wrapper...), bin), args...)
 	cmd := exec.Command(argv[0], argv[1:]...)
@@ -150,6 +154,23 @@ func (n *nodeProc) start(t testing.TB) {
 	case <-time.After(60 * time.Second):
 		t.Fatalf("node %s did not serve within 60 s:\n%s", n.name, n.log())
 	}
+}
+
+// volumeDir makes a new empty directory in the node's volume name and
+// returns its host path and how a start request names it.
+func (n *nodeProc) volumeDir(t testing.TB, name string) (host, spec string) {
+	t.Helper()
+	for _, v := range n.o.volumes {
+		if vn, root, _ := strings.Cut(v, "="); vn == name {
+			dir, err := os.MkdirTemp(root, "dir-")
+			if err != nil {
+				t.Fatal(err)
+			}
+			return dir, name + "/" + filepath.Base(dir)
+		}
+	}
+	t.Fatalf("node %s has no volume %s", n.name, name)
+	return "", ""
 }
 
 func (n *nodeProc) log() string {
