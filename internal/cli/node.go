@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -55,6 +56,10 @@ func (s *streams) nodeCmd() *cobra.Command {
 	f.StringVar(&cfg.TLSKey, "tls-key", "", "private key of --tls-cert (PEM)")
 	f.StringVar(&cfg.TLSCA, "tls-ca", "", "CA certificate that peer nodes' certificates chain to (PEM)")
 	f.StringVar(&eng, "engine", "", "compiler or interpreter (default: compiler where wazero has one)")
+	cfg.MaxMemory = node.DefaultMaxMemory
+	f.Var(sizeValue{&cfg.MaxMemory}, "max-memory", "largest memory an instance may have (also the limit of those that ask for none), e.g. 256MiB")
+	f.DurationVar(&cfg.CheckpointEvery, "checkpoint-every", 30*time.Second,
+		"write a durable checkpoint of each running migratable instance this often, resumed from after a crash or SIGKILL (0: never)")
 	return c
 }
 

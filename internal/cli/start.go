@@ -14,6 +14,8 @@ func (s *streams) startCmd(nf *nodeFlags) *cobra.Command {
 	var (
 		dirs, envs []string
 		migratable bool
+		memLimit   uint64
+		every      string
 	)
 	c := &cobra.Command{
 		Use:   "start [flags] MODULE [ARGS...]",
@@ -23,7 +25,8 @@ func (s *streams) startCmd(nf *nodeFlags) *cobra.Command {
 			if _, err := wasiConfig(args, dirs, envs); err != nil {
 				return &usageError{err}
 			}
-			req := client.StartRequest{Args: args, Env: envs, Dirs: dirs, Migratable: &migratable}
+			req := client.StartRequest{Args: args, Env: envs, Dirs: dirs, Migratable: &migratable,
+				MemoryLimit: memLimit, CheckpointEvery: every}
 			return s.start(ctx, cl, req)
 		}),
 	}
@@ -31,6 +34,8 @@ func (s *streams) startCmd(nf *nodeFlags) *cobra.Command {
 	c.Flags().StringArrayVar(&dirs, "dir", nil, "preopen HOST directory of the node as GUEST (HOST[:GUEST]), repeatable")
 	c.Flags().StringArrayVar(&envs, "env", nil, "set K=V in the guest environment, repeatable")
 	c.Flags().BoolVar(&migratable, "migratable", true, "instrument the module so it can pause and migrate")
+	c.Flags().Var(sizeValue{&memLimit}, "memory-limit", "most memory the instance may have, e.g. 64MiB (default: the node's --max-memory)")
+	c.Flags().StringVar(&every, "checkpoint-every", "", "durable checkpoint period, e.g. 10s; 0 turns checkpoints off (default: the node's)")
 	return c
 }
 

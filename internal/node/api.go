@@ -214,8 +214,13 @@ func (n *Node) control(w http.ResponseWriter, r *http.Request, in *instance) {
 		if paused, err = in.halt(); err == nil && !paused {
 			err = apiErrorf(codeConflict, "instance %s ended before it could pause", in.rec.ID)
 		}
+		if err == nil {
+			err = in.pauseDurably() // acknowledged only once a restart would keep it paused
+		}
 	case "resume":
-		err = in.goOn()
+		if err = in.goOn(); err == nil {
+			err = in.runDurably()
+		}
 	case "stop":
 		err = in.stop()
 	}
@@ -337,7 +342,15 @@ func (n *Node) migrationStep(w http.ResponseWriter, r *http.Request) {
 	case "prepare":
 		err = n.prepare(r, mid)
 	case "commit":
-		err = n.commitIncoming(mid)
+		var durable bool
+		if durable, err = n.commitIncoming(mid, r.Header.Get(epochHeader)); err == nil {
+			writeJSON(w, http.StatusOK, map[string]any{"ok": true, "at": time.Now().UTC(), "durable": durable})
+			if fl, ok := w.(http.Flusher); ok {
+				fl.Flush()
+			}
+			faultPoint(faultDestAfterCommit)
+			return
+		}
 	case "abort":
 		err = n.abortIncoming(mid)
 	}

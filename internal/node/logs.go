@@ -74,6 +74,21 @@ func (l *logFile) state() (size int64, ended bool, notify <-chan struct{}) {
 
 func (l *logFile) close() error { return l.f.Close() }
 
+// truncate cuts the log back to size bytes, when an instance resumes from
+// a checkpoint taken at that size.
+func (l *logFile) truncate(size int64) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if size >= l.size {
+		return nil
+	}
+	if err := l.f.Truncate(size); err != nil {
+		return err
+	}
+	l.size = size
+	return nil
+}
+
 // copyRange copies bytes [off, end) of the log to w.
 func (l *logFile) copyRange(w io.Writer, off, end int64) (int64, error) {
 	return io.Copy(w, io.NewSectionReader(l.f, off, end-off))

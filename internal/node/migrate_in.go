@@ -56,6 +56,12 @@ func (n *Node) begin(ctx context.Context, req beginRequest) error {
 	if err := n.checkEpoch(rec.ID, rec.Epoch); err != nil {
 		return err
 	}
+	if rec.MemoryLimit == 0 { // from a node without limits
+		rec.MemoryLimit = n.cfg.MaxMemory
+	}
+	if rec.MemoryLimit > n.cfg.MaxMemory {
+		return n.overMaxMemory(rec.MemoryLimit)
+	}
 	if _, err := wasiConfig(rec.Args, rec.Env, rec.Dirs); err != nil {
 		return err
 	}
@@ -71,6 +77,8 @@ func (n *Node) begin(ctx context.Context, req beginRequest) error {
 		return err
 	}
 	rec.Status, rec.MovedTo, rec.Migration, rec.CommitPending, rec.ResumeOnStart = statusPaused, "", "", false, false
+	rec.Checkpoint, rec.CheckpointedAt = nil, time.Time{} // the source's
+	rec.From, rec.Lost = req.Source, false
 	if err := os.MkdirAll(n.instanceDir(rec.ID), 0o700); err != nil {
 		return err
 	}
@@ -79,7 +87,7 @@ func (n *Node) begin(ctx context.Context, req beginRequest) error {
 		return err
 	}
 	// Instantiated now, so that memory goes straight into the instance.
-	if in.eng, err = n.rt.Stage(context.Background(), mod); err != nil {
+	if in.eng, err = n.runtime(true, rec.MemoryLimit).Stage(context.Background(), mod); err != nil {
 		in.stdout.close()
 		in.stderr.close()
 		return apiErrorf(codeInvalidModule, "%v", err)
@@ -137,6 +145,28 @@ func (n *Node) checkEpoch(id string, epoch uint64) error {
 		return apiErrorf(codeStaleEpoch, "instance %s was at epoch %d here; epoch %d is stale", id, rec.Epoch, epoch)
 	}
 	return nil
+}
+
+// epochHeader carries the migration's epoch on its prepare and commit
+// steps (and pre-copy rounds), checked again at each: the instance may
+// have reached this node at a higher epoch since the begin.
+const epochHeader = "Roam-Epoch"
+
+// checkStepEpoch refuses a step whose epoch is not the migration's or is
+// no longer above the one this node has recorded for the instance. A step
+// without the header (an older source) is checked by its migration id only.
+func (n *Node) checkStepEpoch(inc *incoming, header string) error {
+	if header == "" {
+		return nil
+	}
+	e, err := strconv.ParseUint(header, 10, 64)
+	if err != nil {
+		return apiErrorf(codeBadRequest, "header %s: want an epoch", epochHeader)
+	}
+	if want := inc.in.rec.Epoch; e != want {
+		return apiErrorf(codeStaleEpoch, "migration %s is at epoch %d, not %d", inc.id, want, e)
+	}
+	return n.checkEpoch(inc.in.rec.ID, e)
 }
 
 // fetchModule gets a module this node lacks from the source node.
@@ -237,6 +267,10 @@ func (n *Node) prepare(r *http.Request, mid string) error {
 	if inc.prepared {
 		return nil
 	}
+	if err := n.checkStepEpoch(inc, r.Header.Get(epochHeader)); err != nil {
+		n.dropIncoming(inc)
+		return err
+	}
 	if err := n.restoreIncoming(inc, r); err != nil {
 		n.dropIncoming(inc)
 		return err
@@ -270,63 +304,100 @@ func (n *Node) restoreIncoming(inc *incoming, r *http.Request) error {
 }
 
 // commitIncoming runs a prepared instance: from now on this node holds it.
-func (n *Node) commitIncoming(mid string) error {
+// durable says whether a restart of this node would still have it (its
+// first checkpoint here is written): until then the source keeps its copy.
+func (n *Node) commitIncoming(mid, epoch string) (durable bool, err error) {
 	inc, err := n.incomingByID(mid)
 	if err != nil {
-		if n.committed(mid) {
-			return nil // a retry: commit is idempotent, across restarts too
+		if id, ok := n.committed(mid); ok {
+			return n.heldDurably(mid, id) // a retry: commit is idempotent, across restarts too
 		}
-		return apiErrorf(codeGone, "node %s holds no prepared migration %s", n.cfg.Name, mid)
+		return false, apiErrorf(codeGone, "node %s holds no prepared migration %s", n.cfg.Name, mid)
 	}
 	inc.mu.Lock()
 	defer inc.mu.Unlock()
 	switch {
 	case inc.committed: // a retry that raced with the first commit
-		return nil
+		return false, nil
 	case !inc.prepared:
-		return apiErrorf(codeConflict, "migration %s is not prepared", mid)
+		return false, apiErrorf(codeConflict, "migration %s is not prepared", mid)
+	}
+	if err := n.checkStepEpoch(inc, epoch); err != nil {
+		return false, err
 	}
 	inc.committed = true
 	in := inc.in
 	n.mu.Lock()
 	delete(n.incoming, mid)
 	n.instances[in.rec.ID] = in
-	n.done[mid] = true
+	n.done[mid] = in.rec.ID
 	n.mu.Unlock()
 	in.startRun()
 	n.logf("instance %s arrived from %s at epoch %d", in.rec.ID, inc.source, in.rec.Epoch)
-	// Saved after the guest runs again, out of the downtime: a crash before
-	// it loses the instance either way, since its state is in memory only.
-	// The record is written under in.mu, so an end of the guest that
-	// happens first is never overwritten by this older status.
 	n.background.Add(1)
 	go func() {
 		defer n.background.Done()
-		in.mu.Lock()
-		if err := n.saveRecord(&in.rec); err != nil {
-			n.logf("instance %s: save record: %v", in.rec.ID, err)
-		}
-		in.mu.Unlock()
-		// Remembered durably: a source that restarts before it heard the
-		// answer commits again and must hear "done", not "gone".
-		if err := atomicfile.WriteBytes(n.committedMarker(mid), nil); err != nil {
-			n.logf("migration %s: %v", mid, err)
-		}
-		os.Remove(n.preparedMarker(mid))
+		n.settleArrival(in, mid)
 	}()
 	n.metrics.received.Inc()
-	return nil
+	return false, nil
 }
 
-func (n *Node) committed(mid string) bool {
+// settleArrival makes an instance that arrived durable, after the guest
+// runs again (out of the downtime): its record, the committed marker, then
+// its first checkpoint here. A restart between the record and the
+// checkpoint finds an arrival without a checkpoint and gives it up (the
+// source, which kept its copy, hears "gone" and runs it again). The record
+// is written under in.mu, so an end of the guest that happens first is
+// never overwritten by this older status.
+func (n *Node) settleArrival(in *instance, mid string) {
+	in.mu.Lock()
+	if !in.rec.Status.Terminal() {
+		in.rec.ResumeOnStart = true
+	}
+	if err := n.saveRecord(&in.rec); err != nil {
+		n.logf("instance %s: save record: %v", in.rec.ID, err)
+	}
+	in.mu.Unlock()
+	// Remembered durably: a source that restarts before it heard the
+	// answer commits again and must hear "done", not "gone".
+	if err := atomicfile.WriteBytes(n.committedMarker(mid), []byte(in.rec.ID)); err != nil {
+		n.logf("migration %s: %v", mid, err)
+	}
+	os.Remove(n.preparedMarker(mid))
+	if err := in.checkpointNow(true); err != nil {
+		n.logf("instance %s: first checkpoint after its arrival: %v", in.rec.ID, err)
+	}
+}
+
+// committed says whether migration mid committed here, and of which instance.
+func (n *Node) committed(mid string) (string, bool) {
 	n.mu.Lock()
-	done := n.done[mid]
+	id, done := n.done[mid]
 	n.mu.Unlock()
 	if done {
-		return true
+		return id, true
 	}
-	_, err := os.Stat(n.committedMarker(mid))
-	return err == nil
+	b, err := os.ReadFile(n.committedMarker(mid))
+	return string(b), err == nil
+}
+
+// heldDurably answers a repeated commit: whether the instance that came by
+// mid is durable here; gone if this node lost it (it restarted before the
+// instance's first checkpoint here).
+func (n *Node) heldDurably(mid, id string) (bool, error) {
+	in, ok := n.instance(id)
+	if !ok {
+		return true, nil // a marker of an older format: the node kept it
+	}
+	rec := in.snapshotRecord()
+	switch {
+	case rec.Lost:
+		return false, apiErrorf(codeGone, "node %s lost instance %s of migration %s: it restarted before its first checkpoint", n.cfg.Name, id, mid)
+	case rec.Status.Terminal() || rec.Status == statusMoved || rec.Checkpoint != nil:
+		return true, nil
+	}
+	return false, nil
 }
 
 func (n *Node) committedMarker(mid string) string {
@@ -392,7 +463,7 @@ func (n *Node) watchOutcome(inc *incoming) {
 			switch {
 			case err != nil || out.Outcome == "pending":
 			case out.Outcome == "committed":
-				_ = n.commitIncoming(inc.id)
+				_, _ = n.commitIncoming(inc.id, "")
 				return
 			default:
 				_ = n.abortIncoming(inc.id)

@@ -194,7 +194,8 @@ func (m *outMigration) send(ctx context.Context, path, method string, s *snapsho
 	h := http.Header{"Content-Type": {"application/octet-stream"},
 		"Roam-Stdout-Length": {strconv.FormatInt(out-m.sentLogs[0], 10)},
 		"Roam-Stderr-Length": {strconv.FormatInt(errN-m.sentLogs[1], 10)},
-		"Roam-Logs-Crc32c":   {strconv.FormatUint(uint64(sum.Sum32()), 10)}}
+		"Roam-Logs-Crc32c":   {strconv.FormatUint(uint64(sum.Sum32()), 10)},
+		epochHeader:          {strconv.FormatUint(m.rec.Epoch, 10)}}
 	pr, pw := io.Pipe()
 	counted := &countingReader{r: pr}
 	written := make(chan struct{})

@@ -36,9 +36,19 @@ type Config struct {
 
 	MaxModuleBytes int64  // largest module accepted (default 256 MiB)
 	MaxMemoryPages uint32 // largest instance memory accepted in a snapshot (default 4 GiB)
+	// MaxMemory is the largest memory limit of an instance, in bytes, and
+	// the limit of those that ask for none (default DefaultMaxMemory).
+	MaxMemory uint64
+	// CheckpointEvery is how often running migratable instances are
+	// checkpointed durably (0: never, unless their start request asks).
+	CheckpointEvery time.Duration
 
 	Log *log.Logger // default: stderr
 }
+
+// DefaultMaxMemory is the memory limit of an instance when neither the node
+// nor the start request sets one.
+const DefaultMaxMemory = 1 << 30
 
 // Node is a running node agent.
 type Node struct {
@@ -54,7 +64,7 @@ type Node struct {
 	modules    map[moduleKey]*engine.Module
 	incoming   map[string]*incoming // migrations into this node, by id
 	outgoing   map[string]string    // migrations out of this node in progress: id -> instance
-	done       map[string]bool      // incoming migrations committed (commit is idempotent)
+	done       map[string]string    // incoming migrations committed: id -> instance (commit is idempotent)
 	shutting   bool
 	quit       chan struct{} // closed when the node shuts down
 	background sync.WaitGroup
@@ -88,7 +98,7 @@ func New(cfg Config) (*Node, error) {
 	}
 	n := &Node{cfg: cfg, rt: rt, rtPlain: rtPlain, peers: peers, started: time.Now(),
 		instances: map[string]*instance{}, modules: map[moduleKey]*engine.Module{},
-		incoming: map[string]*incoming{}, outgoing: map[string]string{}, done: map[string]bool{}, quit: make(chan struct{})}
+		incoming: map[string]*incoming{}, outgoing: map[string]string{}, done: map[string]string{}, quit: make(chan struct{})}
 	n.metrics = newMetrics(n)
 	if err := n.recover(); err != nil {
 		return nil, fmt.Errorf("recover instances from %s: %w", cfg.Dir, err)
@@ -110,6 +120,10 @@ func (c *Config) defaults() error {
 		c.URL = defaultURL(c.Listen, c.TLSCert != "")
 	}
 	c.URL = strings.TrimRight(c.URL, "/")
+	if c.MaxMemory == 0 {
+		c.MaxMemory = DefaultMaxMemory
+	}
+	c.MaxMemory = min(c.MaxMemory, engine.MaxMemoryPages*65536)
 	if c.MaxModuleBytes == 0 {
 		c.MaxModuleBytes = 256 << 20
 	}
@@ -158,6 +172,8 @@ func (n *Node) Run(ctx context.Context, ln net.Listener) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	n.background.Add(1)
+	go n.checkpointLoop()
 	select {
 	case err := <-errc:
 		return err
