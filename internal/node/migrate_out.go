@@ -107,6 +107,7 @@ func (m *outMigration) run(ctx context.Context) (*MigrateResult, error) {
 		}
 		return nil, err
 	}
+	faultPoint(faultSourceAfterPause)
 	if err := m.prepare(ctx); err != nil {
 		m.abort()
 		return nil, m.resumeHere(failed("stop-and-copy", err))
@@ -177,6 +178,7 @@ func (m *outMigration) round(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	m.rounds++
+	faultPoint(faultSourcePrecopy)
 	m.progress(MigrateEvent{Event: "round", Round: m.rounds, Bytes: n, Chunks: m.tracker.copied})
 	return m.tracker.copied, nil
 }

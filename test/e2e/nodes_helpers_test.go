@@ -40,6 +40,7 @@ type nodeOpts struct {
 	binary  string   // roam binary; "" means roamBin
 	wrapper []string // command to run the binary under (qemu-aarch64-static)
 	engine  string   // --engine
+	args    []string // more flags of roam node
 }
 
 // freePort returns a loopback address nothing listens on, so that a node
@@ -76,6 +77,7 @@ func (n *nodeProc) start(t testing.TB) {
 	if n.o.engine != "" {
 		args = append(args, "--engine", n.o.engine)
 	}
+	args = append(args, n.o.args...)
 	argv := append(append(append([]string{}, n.o.wrapper...), bin), args...)
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = append(cleanEnv(), "ROAM_TOKEN="+poolToken)
