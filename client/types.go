@@ -13,6 +13,10 @@ const (
 	StatusFailed  Status = "failed"  // the host could not run it (exit code 1)
 	StatusStopped Status = "stopped" // by Stop (exit code 143)
 	StatusMoved   Status = "moved"   // only from the node it left
+	// StatusInDoubt: (destination) prepared by a migration whose source has
+	// not said, for longer than the node's --in-doubt-after, whether it
+	// committed; held paused until it does or an operator resolves it.
+	StatusInDoubt Status = "in-doubt"
 )
 
 // Terminal reports whether an instance with this status has ended for good.

@@ -58,6 +58,8 @@ func (s *streams) nodeCmd() *cobra.Command {
 	f.StringVar(&eng, "engine", "", "compiler or interpreter (default: compiler where wazero has one)")
 	cfg.MaxMemory = node.DefaultMaxMemory
 	f.Var(sizeValue{&cfg.MaxMemory}, "max-memory", "largest memory an instance may have (also the limit of those that ask for none), e.g. 256MiB")
+	f.DurationVar(&cfg.InDoubtAfter, "in-doubt-after", node.DefaultInDoubtAfter,
+		"list a migration into this node as in-doubt when it stays prepared this long without an outcome from its source (roam resolve)")
 	f.DurationVar(&cfg.CheckpointEvery, "checkpoint-every", 30*time.Second,
 		"write a durable checkpoint of each running migratable instance this often, resumed from after a crash or SIGKILL (0: never)")
 	return c

@@ -44,6 +44,7 @@ func (n *Node) Handler() http.Handler {
 	api.HandleFunc("POST /v1/instances/{id}/stop", n.held(n.control))
 	api.HandleFunc("GET /v1/instances/{id}/snapshot", n.held(n.checkpoint))
 	api.HandleFunc("POST /v1/instances/{id}/migrate", n.held(n.migrateInstance))
+	api.HandleFunc("POST /v1/instances/{id}/resolve", n.resolveInstance)
 	api.HandleFunc("POST /v1/migrations", n.beginMigration)
 	api.HandleFunc("PUT /v1/migrations/{mid}/memory", n.migrationStep)
 	api.HandleFunc("POST /v1/migrations/{mid}/prepare", n.migrationStep)
@@ -317,6 +318,27 @@ func (n *Node) migrateInstance(w http.ResponseWriter, r *http.Request, in *insta
 		return
 	}
 	emit(MigrateEvent{Event: "done", Result: res})
+}
+
+// resolveInstance settles an in-doubt migration into this node.
+func (n *Node) resolveInstance(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Outcome string `json:"outcome"`
+	}
+	if err := readJSON(w, r, &req); err != nil {
+		writeError(w, err)
+		return
+	}
+	if req.Outcome != "commit" && req.Outcome != "abort" {
+		writeError(w, apiErrorf(codeBadRequest, "outcome %q: want commit or abort", req.Outcome))
+		return
+	}
+	out, err := n.resolve(r.PathValue("id"), req.Outcome == "commit")
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"id": r.PathValue("id"), "outcome": out})
 }
 
 func (n *Node) beginMigration(w http.ResponseWriter, r *http.Request) {

@@ -223,7 +223,6 @@ func (n *Node) add(in *instance) error {
 	return nil
 }
 
-
 // keepAll pauses every instance and writes its snapshot, for a restart.
 func (n *Node) keepAll() {
 	n.mu.Lock()

@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/roam-edge/roam/client"
 	"github.com/roam-edge/roam/internal/atomicfile"
 	"github.com/roam-edge/roam/internal/engine"
 	"github.com/roam-edge/roam/internal/snapshot"
@@ -35,6 +36,9 @@ type incoming struct {
 	in        *instance // holds the logs as they arrive and the staged engine instance
 	prepared  bool
 	committed bool
+
+	preparedAt time.Time
+	inDoubt    bool // prepared for longer than cfg.InDoubtAfter without an outcome (inc.mu)
 }
 
 // preparedMarker is written when a migration is prepared, so that a
@@ -285,7 +289,7 @@ func (n *Node) prepare(r *http.Request, mid string) error {
 		n.dropIncoming(inc)
 		return err
 	}
-	inc.prepared = true
+	inc.prepared, inc.preparedAt = true, time.Now()
 	faultPoint(faultDestBeforeAck)
 	return nil
 }
@@ -445,7 +449,7 @@ func (n *Node) watchOutcome(inc *incoming) {
 	n.background.Add(1)
 	go func() {
 		defer n.background.Done()
-		for wait := 10 * time.Second; ; wait = 2 * time.Second {
+		for wait := min(10*time.Second, n.cfg.InDoubtAfter); ; wait = min(2*time.Second, n.cfg.InDoubtAfter) {
 			select {
 			case <-n.quit:
 				return
@@ -454,15 +458,11 @@ func (n *Node) watchOutcome(inc *incoming) {
 			if _, err := n.incomingByID(inc.id); err != nil {
 				return // committed or dropped
 			}
-			var out struct {
-				Outcome string `json:"outcome"`
-			}
-			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-			err := n.call(ctx, http.MethodGet, inc.source+"/v1/migrations/"+inc.id, nil, nil, &out)
-			cancel()
+			n.markInDoubt(inc)
+			out, err := n.askOutcome(inc)
 			switch {
-			case err != nil || out.Outcome == "pending":
-			case out.Outcome == "committed":
+			case err != nil || out == "pending":
+			case out == "committed":
 				_, _ = n.commitIncoming(inc.id, "")
 				return
 			default:
@@ -471,6 +471,108 @@ func (n *Node) watchOutcome(inc *incoming) {
 			}
 		}
 	}()
+}
+
+// askOutcome asks the source of an incoming migration what became of it.
+func (n *Node) askOutcome(inc *incoming) (string, error) {
+	var out struct {
+		Outcome string `json:"outcome"`
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	err := n.call(ctx, http.MethodGet, inc.source+"/v1/migrations/"+inc.id, nil, nil, &out)
+	return out.Outcome, err
+}
+
+// markInDoubt lists a migration prepared for too long without an outcome
+// as in doubt: an operator who knows its source is gone resolves it.
+func (n *Node) markInDoubt(inc *incoming) {
+	inc.mu.Lock()
+	defer inc.mu.Unlock()
+	if inc.prepared && !inc.inDoubt && time.Since(inc.preparedAt) >= n.cfg.InDoubtAfter {
+		inc.inDoubt = true
+		n.logf("migration %s of instance %s from %s is in doubt: prepared %s ago, no outcome from its source (roam resolve %s --commit|--abort)",
+			inc.id, inc.in.rec.ID, inc.source, time.Since(inc.preparedAt).Round(time.Second), inc.in.rec.ID)
+	}
+}
+
+// inDoubt lists the instances of in-doubt migrations as the API shows them.
+func (n *Node) inDoubt() []Instance {
+	n.mu.Lock()
+	all := make([]*incoming, 0, len(n.incoming))
+	for _, inc := range n.incoming {
+		all = append(all, inc)
+	}
+	n.mu.Unlock()
+	var out []Instance
+	for _, inc := range all {
+		inc.mu.Lock()
+		if inc.inDoubt && !inc.committed {
+			v := inc.in.view()
+			v.Status = client.StatusInDoubt
+			out = append(out, v)
+		}
+		inc.mu.Unlock()
+	}
+	return out
+}
+
+// resolve settles the in-doubt migration of instance id as the operator
+// says (commit or abort), unless its source answers: then the source's
+// outcome applies and the operator's call is refused.
+func (n *Node) resolve(id string, commit bool) (string, error) {
+	inc := n.incomingOf(id)
+	if inc == nil {
+		return "", apiErrorf(codeNotFound, "node %s has no migration of instance %s waiting for an outcome", n.cfg.Name, id)
+	}
+	inc.mu.Lock()
+	inDoubt := inc.inDoubt
+	inc.mu.Unlock()
+	if !inDoubt {
+		return "", apiErrorf(codeConflict, "the migration of instance %s is not in doubt: its source still moves it (in doubt after %s prepared without an outcome, --in-doubt-after)",
+			id, n.cfg.InDoubtAfter)
+	}
+	out, err := n.askOutcome(inc)
+	if err == nil {
+		return "", n.applyOutcome(inc, out)
+	}
+	if commit {
+		_, err = n.commitIncoming(inc.id, "")
+		n.logf("instance %s: migration %s committed by an operator (source %s unreachable: %v)", id, inc.id, inc.source, err)
+		return "committed", err
+	}
+	n.logf("instance %s: migration %s aborted by an operator (source %s unreachable)", id, inc.id, inc.source)
+	return "aborted", n.abortIncoming(inc.id)
+}
+
+// applyOutcome applies what a reachable source said of a migration and
+// refuses the operator's call.
+func (n *Node) applyOutcome(inc *incoming, out string) error {
+	switch out {
+	case "committed":
+		if _, err := n.commitIncoming(inc.id, ""); err != nil {
+			return err
+		}
+	case "aborted":
+		if err := n.abortIncoming(inc.id); err != nil {
+			return err
+		}
+	default:
+		return apiErrorf(codeConflict, "source %s is reachable and says migration %s is %s: not resolved", inc.source, inc.id, out)
+	}
+	return apiErrorf(codeConflict, "source %s is reachable and says migration %s %s; that outcome was applied, not the one asked for",
+		inc.source, inc.id, out)
+}
+
+func (n *Node) incomingOf(id string) *incoming {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for _, inc := range n.incoming {
+		if inc.in.rec.ID == id {
+			return inc
+		}
+	}
+	return nil
 }
 
 // outcome answers a destination asking about a migration from this node.

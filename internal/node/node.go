@@ -42,6 +42,10 @@ type Config struct {
 	// CheckpointEvery is how often running migratable instances are
 	// checkpointed durably (0: never, unless their start request asks).
 	CheckpointEvery time.Duration
+	// InDoubtAfter is how long a destination holds a prepared migration
+	// without an outcome from its source before it lists it as in doubt,
+	// for an operator to resolve (default DefaultInDoubtAfter).
+	InDoubtAfter time.Duration
 
 	Log *log.Logger // default: stderr
 }
@@ -49,6 +53,9 @@ type Config struct {
 // DefaultMaxMemory is the memory limit of an instance when neither the node
 // nor the start request sets one.
 const DefaultMaxMemory = 1 << 30
+
+// DefaultInDoubtAfter is Config.InDoubtAfter's default.
+const DefaultInDoubtAfter = 2 * time.Minute
 
 // Node is a running node agent.
 type Node struct {
@@ -120,6 +127,9 @@ func (c *Config) defaults() error {
 		c.URL = defaultURL(c.Listen, c.TLSCert != "")
 	}
 	c.URL = strings.TrimRight(c.URL, "/")
+	if c.InDoubtAfter <= 0 {
+		c.InDoubtAfter = DefaultInDoubtAfter
+	}
 	if c.MaxMemory == 0 {
 		c.MaxMemory = DefaultMaxMemory
 	}
@@ -224,7 +234,7 @@ func (n *Node) list() []Instance {
 			out = append(out, v)
 		}
 	}
-	return out
+	return append(out, n.inDoubt()...)
 }
 
 func (n *Node) info() client.Node {
