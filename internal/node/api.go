@@ -366,7 +366,12 @@ func (n *Node) migrationStep(w http.ResponseWriter, r *http.Request) {
 	case "commit":
 		var durable bool
 		if durable, err = n.commitIncoming(mid, r.Header.Get(epochHeader)); err == nil {
-			writeJSON(w, http.StatusOK, map[string]any{"ok": true, "at": time.Now().UTC(), "durable": durable})
+			// Whole (with its length) before the fault point: the source
+			// must have the acknowledgement when the destination dies.
+			b, _ := json.Marshal(map[string]any{"ok": true, "at": time.Now().UTC(), "durable": durable})
+			w.Header().Set("Content-Type", "application/json")
+			w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+			_, _ = w.Write(b)
 			if fl, ok := w.(http.Flusher); ok {
 				fl.Flush()
 			}
