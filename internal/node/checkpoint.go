@@ -103,41 +103,62 @@ func (in *instance) checkpointDue(now time.Time) bool {
 // the last checkpoint (resuming from that one is as good). Unless wait,
 // it gives up at once when a control call or a move has the instance.
 func (in *instance) checkpointNow(wait bool) error {
+	snap, logs, seq, err := in.captureRunning(wait)
+	if snap == nil || err != nil {
+		return err
+	}
+	sum := fingerprint(snap, logs)
+	in.ckptMu.Lock()
+	same := in.snapshotRecord().Checkpoint != nil && sum == in.checkpointSum
+	in.ckptMu.Unlock()
+	if same {
+		return nil
+	}
+	if err := in.saveCheckpoint(snap, logs, seq); err != nil {
+		return err
+	}
+	in.ckptMu.Lock()
+	if in.savedCapture == seq {
+		in.checkpointSum = sum
+	}
+	in.ckptMu.Unlock()
+	return nil
+}
+
+// captureRunning pauses a running instance, copies its state and lets it
+// go on. It holds in.op only meanwhile, so that a control call or a move
+// need not wait for the checkpoint's write. A nil snapshot: nothing to do.
+func (in *instance) captureRunning(wait bool) (*snapshot.Snapshot, [2]int64, uint64, error) {
 	if wait {
 		in.op.Lock()
 	} else if !in.op.TryLock() {
-		return nil // the next tick tries again
+		return nil, [2]int64{}, 0, nil // the next tick tries again
 	}
 	defer in.op.Unlock()
 	in.mu.Lock()
 	in.lastCheckpoint = time.Now()
 	in.mu.Unlock()
 	if in.snapshotRecord().Status != statusRunning {
-		return nil
+		return nil, [2]int64{}, 0, nil
 	}
 	paused, err := in.halt()
 	if err != nil || !paused {
-		return err
+		return nil, [2]int64{}, 0, err
 	}
 	in.mu.Lock()
 	snap, err := in.eng.Capture()
 	logs := in.logSizes()
 	in.mu.Unlock()
 	if goErr := in.goOn(); goErr != nil {
-		return errors.Join(err, goErr)
+		return nil, logs, 0, errors.Join(err, goErr)
 	}
-	if err != nil {
-		return err
-	}
-	sum := fingerprint(snap, logs)
-	if in.snapshotRecord().Checkpoint != nil && sum == in.checkpointSum {
-		return nil
-	}
-	if err := in.saveCheckpoint(snap, logs); err != nil {
-		return err
-	}
-	in.checkpointSum = sum
-	return nil
+	return snap, logs, in.nextCapture(), err
+}
+
+// nextCapture numbers a capture taken for a checkpoint; in.op is held.
+func (in *instance) nextCapture() uint64 {
+	in.captures++
+	return in.captures
 }
 
 // fingerprint sums what changes as a guest makes progress.
@@ -163,11 +184,17 @@ func (in *instance) logSizes() [2]int64 {
 	return [2]int64{out, errN}
 }
 
-// saveCheckpoint writes snap (taken when the logs had the sizes logs) as
-// the instance's checkpoint, then the record that names it, then removes
-// the previous one: a crash at any point leaves one complete checkpoint
-// named by the record. in.op must be held.
-func (in *instance) saveCheckpoint(snap *snapshot.Snapshot, logs [2]int64) error {
+// saveCheckpoint writes snap (capture number seq, taken when the logs had
+// the sizes logs) as the instance's checkpoint, then the record that names
+// it, then removes the previous one: a crash at any point leaves one
+// complete checkpoint named by the record. A capture older than the last
+// one written is dropped.
+func (in *instance) saveCheckpoint(snap *snapshot.Snapshot, logs [2]int64, seq uint64) error {
+	in.ckptMu.Lock()
+	defer in.ckptMu.Unlock()
+	if seq <= in.savedCapture {
+		return nil
+	}
 	in.mu.Lock()
 	gen := uint64(1)
 	if in.rec.Checkpoint != nil {
@@ -181,7 +208,7 @@ func (in *instance) saveCheckpoint(snap *snapshot.Snapshot, logs [2]int64) error
 	}
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	if in.rec.Status.Terminal() { // it ended meanwhile
+	if in.rec.Status.Terminal() || (in.rec.Status == statusMoved && !in.rec.CommitPending) { // ended or left meanwhile
 		os.Remove(path)
 		return nil
 	}
@@ -193,6 +220,7 @@ func (in *instance) saveCheckpoint(snap *snapshot.Snapshot, logs [2]int64) error
 		return err
 	}
 	in.removeCheckpointFile(old)
+	in.savedCapture, in.checkpointSum = seq, 0
 	return nil
 }
 
@@ -219,7 +247,7 @@ func (in *instance) pauseDurably() error {
 	if err != nil {
 		return err
 	}
-	return in.saveCheckpoint(snap, logs)
+	return in.saveCheckpoint(snap, logs, in.nextCapture())
 }
 
 // runDurably records that the instance runs: a restart runs it again.

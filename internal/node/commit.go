@@ -173,7 +173,7 @@ func (in *instance) saveFallback() error {
 	if snap == nil || err != nil {
 		return err // already durable (restored from it), or settled
 	}
-	return in.saveCheckpoint(snap, logs)
+	return in.saveCheckpoint(snap, logs, in.nextCapture())
 }
 
 func (in *instance) hasEngine() bool {

@@ -30,7 +30,10 @@ type instance struct {
 	haltedAt time.Time     // when the guest last stopped at a safe point
 
 	lastCheckpoint time.Time // last periodic checkpoint, or when the instance came here
-	checkpointSum  uint64    // fingerprint of the last checkpoint's state (in.op held)
+	captures       uint64     // captures taken for checkpoints (in.op held)
+	ckptMu         sync.Mutex // one checkpoint write at a time; guards the two below
+	savedCapture   uint64     // the capture of the checkpoint written last
+	checkpointSum  uint64     // fingerprint of the last checkpoint's state
 
 	stdout, stderr *logFile
 

@@ -279,7 +279,7 @@ func (in *instance) keep() error {
 		err = in.n.saveRecord(&in.rec)
 		in.mu.Unlock()
 	default:
-		err = in.saveCheckpoint(snap, logs)
+		err = in.saveCheckpoint(snap, logs, in.nextCapture())
 	}
 	in.mu.Lock()
 	in.closeEngineLocked()
@@ -393,7 +393,7 @@ func (n *Node) restoreNew(snap *snapshot.Snapshot, paused bool) (*instance, erro
 	}
 	// Its first checkpoint is the snapshot it came from (also saves the record).
 	in.op.Lock()
-	err = in.saveCheckpoint(snap, [2]int64{})
+	err = in.saveCheckpoint(snap, [2]int64{}, in.nextCapture())
 	in.op.Unlock()
 	if err != nil {
 		return nil, err
