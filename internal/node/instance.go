@@ -29,7 +29,7 @@ type instance struct {
 	changed  chan struct{} // closed and replaced at every status change
 	haltedAt time.Time     // when the guest last stopped at a safe point
 
-	lastCheckpoint time.Time // last periodic checkpoint, or when the instance came here
+	lastCheckpoint time.Time  // last periodic checkpoint, or when the instance came here
 	captures       uint64     // captures taken for checkpoints (in.op held)
 	ckptMu         sync.Mutex // one checkpoint write at a time; guards the two below
 	savedCapture   uint64     // the capture of the checkpoint written last
