@@ -5,6 +5,8 @@ import (
 	"errors"
 	"io"
 	"log"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -111,5 +113,45 @@ func TestDurabilityRequestErrors(t *testing.T) {
 	var h struct{ Status string }
 	if do(t, "GET", tn.url+"/healthz", nil, &h); h.Status != "ok" {
 		t.Errorf("healthz: %+v", h)
+	}
+}
+
+// TestResolveAsksTheSource: an operator's resolve of an in-doubt migration
+// is refused while the source answers; a source that knows the outcome
+// has it applied, one that says pending leaves the migration waiting.
+func TestResolveAsksTheSource(t *testing.T) {
+	for _, c := range []struct {
+		source, want string // the source's outcome; what the migration becomes
+		inDoubt      bool
+	}{
+		{"aborted", "dropped", true},
+		{"pending", "kept", true},
+		{"aborted", "kept", false}, // not in doubt yet: the source is not even asked
+	} {
+		src := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			writeJSON(w, http.StatusOK, map[string]string{"outcome": c.source})
+		}))
+		n, err := New(Config{Dir: t.TempDir(), Name: "b", Token: testToken, Log: log.New(io.Discard, "", 0)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		in, err := n.newInstance(record{Instance: Instance{ID: "i-1", Epoch: 2}}, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n.incoming["m-1"] = &incoming{id: "m-1", source: src.URL, in: in, prepared: true, inDoubt: c.inDoubt}
+		_, err = n.resolve("i-1", true)
+		var ae *APIError
+		if !errors.As(err, &ae) || ae.Code != codeConflict {
+			t.Errorf("source says %s (in doubt %v): resolve --commit: %v, want a conflict", c.source, c.inDoubt, err)
+		}
+		_, kept := n.incoming["m-1"]
+		if kept != (c.want == "kept") {
+			t.Errorf("source says %s (in doubt %v): migration kept %v, want %s", c.source, c.inDoubt, kept, c.want)
+		}
+		if _, held := n.instance("i-1"); held {
+			t.Errorf("source says %s: the node holds the instance after a refused resolve", c.source)
+		}
+		src.Close()
 	}
 }
