@@ -261,6 +261,26 @@ func (in *instance) runDurably() error {
 	return in.n.saveRecord(&in.rec)
 }
 
+// adoptLegacySnapshot turns the snapshot a node of an earlier version
+// kept at its SIGTERM (DIR/instances/ID/snapshot, taken with the logs as
+// they are) into the instance's checkpoint.
+func (in *instance) adoptLegacySnapshot() error {
+	legacy := filepath.Join(in.n.instanceDir(in.rec.ID), "snapshot")
+	if in.rec.Checkpoint != nil {
+		return nil
+	}
+	if _, err := os.Stat(legacy); err != nil {
+		return nil
+	}
+	logs := in.logSizes()
+	ref := &checkpointRef{File: "checkpoint-1", Gen: 1, Stdout: logs[0], Stderr: logs[1], At: time.Now().UTC()}
+	if err := os.Rename(legacy, filepath.Join(in.n.instanceDir(in.rec.ID), ref.File)); err != nil {
+		return err
+	}
+	in.rec.Checkpoint = ref
+	return in.n.saveRecord(&in.rec)
+}
+
 // errLostArrival: the instance arrived by a migration and the node stopped
 // before its first checkpoint here; its source kept a copy.
 var errLostArrival = errors.New("arrived by a migration, lost before its first checkpoint here")
@@ -282,6 +302,9 @@ func (in *instance) backToSource() error {
 // logs cut back to what they held then; a migratable instance without a
 // checkpoint starts again from the beginning (its logs emptied).
 func (in *instance) restoreDurable() error {
+	if err := in.adoptLegacySnapshot(); err != nil {
+		return err
+	}
 	if ref := in.rec.Checkpoint; ref != nil {
 		snap, err := snapshot.ReadFile(filepath.Join(in.n.instanceDir(in.rec.ID), ref.File))
 		if err != nil {
