@@ -164,6 +164,16 @@ func TestMemoryLimit(t *testing.T) {
 	if w := cli(t, n.url, "wait", small); w.code != 0 {
 		t.Errorf("c-sleep under a 4 MiB limit: %v", w)
 	}
+
+	// The limit travels: a node whose maximum is lower refuses the move
+	// at its begin, and the instance runs on at the source.
+	big := startNode(t, "big", nodeOpts{})
+	logsOnFailure(t, big)
+	id = mustCLI(t, big.url, "start", wasmPath("c-sleep"), "500")
+	msg := migrateFails(t, big, id, n.url)
+	wantMessage(t, "migrate to a node with a lower maximum", msg, []string{"begin", "over the maximum", "still runs on the source"})
+	wantStatus(t, big, id, "running")
+	mustCLI(t, big.url, "stop", id)
 }
 
 // uploadDigest uploads a test program to n and returns its digest.
