@@ -105,6 +105,7 @@ func (in *instance) checkpointDue(now time.Time) bool {
 func (in *instance) checkpointNow(wait bool) error {
 	snap, logs, seq, err := in.captureRunning(wait)
 	if snap == nil || err != nil {
+		in.countCheckpoint(err, "")
 		return err
 	}
 	sum := fingerprint(snap, logs)
@@ -112,9 +113,12 @@ func (in *instance) checkpointNow(wait bool) error {
 	same := in.snapshotRecord().Checkpoint != nil && sum == in.checkpointSum
 	in.ckptMu.Unlock()
 	if same {
+		in.countCheckpoint(nil, "unchanged")
 		return nil
 	}
-	if err := in.saveCheckpoint(snap, logs, seq); err != nil {
+	err = in.saveCheckpoint(snap, logs, seq)
+	in.countCheckpoint(err, "written")
+	if err != nil {
 		return err
 	}
 	in.ckptMu.Lock()
@@ -141,6 +145,7 @@ func (in *instance) captureRunning(wait bool) (*snapshot.Snapshot, [2]int64, uin
 	if in.snapshotRecord().Status != statusRunning {
 		return nil, [2]int64{}, 0, nil
 	}
+	start := time.Now()
 	paused, err := in.halt()
 	if err != nil || !paused {
 		return nil, [2]int64{}, 0, err
@@ -152,7 +157,19 @@ func (in *instance) captureRunning(wait bool) (*snapshot.Snapshot, [2]int64, uin
 	if goErr := in.goOn(); goErr != nil {
 		return nil, logs, 0, errors.Join(err, goErr)
 	}
+	in.n.metrics.checkpointPause.Observe(time.Since(start).Seconds())
 	return snap, logs, in.nextCapture(), err
+}
+
+// countCheckpoint counts a checkpoint's result: failed on err, else ok
+// (nothing when ok is empty: there was nothing to checkpoint).
+func (in *instance) countCheckpoint(err error, ok string) {
+	switch {
+	case err != nil:
+		in.n.metrics.checkpoints.WithLabelValues("failed").Inc()
+	case ok != "":
+		in.n.metrics.checkpoints.WithLabelValues(ok).Inc()
+	}
 }
 
 // nextCapture numbers a capture taken for a checkpoint; in.op is held.

@@ -15,6 +15,9 @@ type metrics struct {
 	received   prometheus.Counter
 	downtime   prometheus.Histogram
 	bytesSent  prometheus.Counter
+
+	checkpoints     *prometheus.CounterVec
+	checkpointPause prometheus.Histogram
 }
 
 func newMetrics(n *Node) *metrics {
@@ -35,7 +38,15 @@ func newMetrics(n *Node) *metrics {
 			Name: "roam_migration_bytes_sent_total", Help: "Bytes sent by migrations out of this node.",
 		}),
 	}
-	m.reg.MustRegister(m.migrations, m.received, m.downtime, m.bytesSent,
+	m.checkpoints = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "roam_checkpoints_total", Help: "Periodic durable checkpoints, by result (written, unchanged, failed).",
+	}, []string{"result"})
+	m.checkpointPause = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "roam_checkpoint_pause_seconds",
+		Help:    "How long a periodic checkpoint stopped the guest (pause, capture in memory, go on).",
+		Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16),
+	})
+	m.reg.MustRegister(m.migrations, m.received, m.downtime, m.bytesSent, m.checkpoints, m.checkpointPause,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "roam_instances", Help: "Instances this node runs or holds paused.",
