@@ -70,6 +70,26 @@ func (c *Client) Stop(ctx context.Context, id string) (*Instance, error) {
 	return c.instanceCall(ctx, http.MethodPost, id, "stop")
 }
 
+// Resolve settles an in-doubt migration into the node (status in-doubt:
+// prepared, and its source has not said whether it committed): commit runs
+// the instance there, abort drops it. Use it only when the source is gone
+// for good. The node refuses (conflict) when it can reach the source,
+// whose outcome then applies. It returns the outcome applied.
+func (c *Client) Resolve(ctx context.Context, id string, commit bool) (string, error) {
+	body := []byte(`{"outcome":"abort"}`)
+	if commit {
+		body = []byte(`{"outcome":"commit"}`)
+	}
+	var out struct {
+		Outcome string `json:"outcome"`
+	}
+	r := request{method: http.MethodPost, path: instancePath(id, "resolve"), body: body, contentType: "application/json"}
+	if err := c.call(ctx, r, &out); err != nil {
+		return "", err
+	}
+	return out.Outcome, nil
+}
+
 // Checkpoint writes a snapshot of the instance to w; a running instance
 // pauses for the capture and goes on.
 func (c *Client) Checkpoint(ctx context.Context, id string, w io.Writer) error {

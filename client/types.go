@@ -13,6 +13,10 @@ const (
 	StatusFailed  Status = "failed"  // the host could not run it (exit code 1)
 	StatusStopped Status = "stopped" // by Stop (exit code 143)
 	StatusMoved   Status = "moved"   // only from the node it left
+	// StatusInDoubt: (destination) prepared by a migration whose source has
+	// not said, for longer than the node's --in-doubt-after, whether it
+	// committed; held paused until it does or an operator resolves it.
+	StatusInDoubt Status = "in-doubt"
 )
 
 // Terminal reports whether an instance with this status has ended for good.
@@ -37,6 +41,12 @@ type Instance struct {
 	EndedAt    time.Time `json:"ended_at,omitzero"`
 	Migrations int       `json:"migrations"`
 	MovedTo    string    `json:"moved_to,omitempty"`
+	// MemoryLimit is the most linear memory the instance may have, in
+	// bytes: its memory.grow past it returns -1.
+	MemoryLimit uint64 `json:"memory_limit,omitempty"`
+	// CheckpointedAt is when the node last wrote a durable checkpoint of
+	// the instance, which a restart after a crash resumes from.
+	CheckpointedAt time.Time `json:"checkpointed_at,omitzero"`
 }
 
 // StartRequest asks a node to start an uploaded module.
@@ -46,6 +56,12 @@ type StartRequest struct {
 	Env        []string `json:"env,omitempty"`        // K=V; the node's environment is not inherited
 	Dirs       []string `json:"dirs,omitempty"`       // VOLUME[/PATH][:GUEST]: a path inside one of the node's volumes
 	Migratable *bool    `json:"migratable,omitempty"` // nil means true
+	// MemoryLimit in bytes (0: the node's --max-memory); above the node's
+	// maximum the start is refused (too_large).
+	MemoryLimit uint64 `json:"memory_limit,omitempty"`
+	// CheckpointEvery is a Go duration ("30s"); "" takes the node's
+	// --checkpoint-every, "0" turns periodic checkpoints off.
+	CheckpointEvery string `json:"checkpoint_every,omitempty"`
 }
 
 // Node describes the node a client talks to.

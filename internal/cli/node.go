@@ -70,13 +70,19 @@ func (s *streams) nodeCmd() *cobra.Command {
 	f.StringArrayVar(&volumes, "volume", nil, "expose host directory HOSTPATH to instances as volume NAME (NAME=HOSTPATH), repeatable; instances see no other host directory")
 	f.StringVar(&eng, "engine", "", "compiler or interpreter (default: compiler where wazero has one)")
 	cfg.MaxModuleBytes = 64 << 20
-	f.Var(byteSize{&cfg.MaxModuleBytes}, "max-module-size", "largest module the node takes, uploaded or fetched from a peer (e.g. 64MiB)")
+	f.Var(sizeValue[int64]{&cfg.MaxModuleBytes}, "max-module-size", "largest module the node takes, uploaded or fetched from a peer (e.g. 64MiB)")
 	cfg.MaxLogBytes = 64 << 20
-	f.Var(byteSize{&cfg.MaxLogBytes}, "max-log-size", "bytes kept of each instance's stdout and of its stderr: the oldest go (e.g. 64MiB)")
+	f.Var(sizeValue[int64]{&cfg.MaxLogBytes}, "max-log-size", "bytes kept of each instance's stdout and of its stderr: the oldest go (e.g. 64MiB)")
 	f.DurationVar(&cfg.KeepFinished, "keep-finished", time.Hour, "forget an instance that ended (its record and logs) this long after its end (negative: never)")
 	f.DurationVar(&cfg.ModuleGrace, "module-grace", time.Hour, "delete a module no instance uses, with its compiled code, this long after its upload or last use (negative: never)")
 	f.DurationVar(&cfg.PeerTimeout, "peer-timeout", 15*time.Second, "give up a request to a peer node that makes no progress (connects, sends or answers nothing) for this long")
 	f.DurationVar(&cfg.BeginTimeout, "peer-begin-timeout", 2*time.Minute, "patience for a migration's begin, when the destination fetches and compiles the module")
+	cfg.MaxMemory = node.DefaultMaxMemory
+	f.Var(sizeValue[uint64]{&cfg.MaxMemory}, "max-memory", "largest memory an instance may have (also the limit of those that ask for none), e.g. 256MiB")
+	f.DurationVar(&cfg.InDoubtAfter, "in-doubt-after", node.DefaultInDoubtAfter,
+		"list a migration into this node as in-doubt when it stays prepared this long without an outcome from its source (roam resolve)")
+	f.DurationVar(&cfg.CheckpointEvery, "checkpoint-every", 30*time.Second,
+		"write a durable checkpoint of each running migratable instance this often, resumed from after a crash or SIGKILL (0: never)")
 	return c
 }
 

@@ -59,7 +59,7 @@ func (s *streams) clientCmds(nf *nodeFlags) []*cobra.Command {
 		s.startCmd(nf), s.psCmd(nf), s.waitCmd(nf), s.logsCmd(nf), s.migrateCmd(nf),
 		s.lifecycleCmd(nf, "stop", "End an instance (exit code 143)", (*client.Client).Stop),
 		s.lifecycleCmd(nf, "pause", "Pause an instance at its next safe point", (*client.Client).Pause),
-		s.checkpointCmd(nf), s.restoreCmd(nf),
+		s.checkpointCmd(nf), s.restoreCmd(nf), s.resolveCmd(nf),
 	}
 }
 

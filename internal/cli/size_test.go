@@ -2,21 +2,25 @@ package cli
 
 import "testing"
 
-func TestByteSize(t *testing.T) {
-	for in, want := range map[string]int64{"65536": 65536, "512KiB": 512 << 10, "64MiB": 64 << 20, "1GiB": 1 << 30, "2m": 2 << 20, "10b": 10} {
-		var n int64
-		if err := (byteSize{&n}).Set(in); err != nil || n != want {
-			t.Errorf("%q: %d %v, want %d", in, n, err, want)
+func TestParseSize(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want uint64
+		bad  bool
+	}{
+		{"0", 0, false}, {"65536", 65536, false}, {"512KiB", 512 << 10, false}, {"256MiB", 256 << 20, false},
+		{"16M", 16 << 20, false}, {"1gib", 1 << 30, false}, {"4 GiB", 4 << 30, false}, {"100B", 100, false},
+		{"", 0, true}, {"MiB", 0, true}, {"-1MiB", 0, true}, {"1.5GiB", 0, true}, {"12TB", 0, true},
+		{"99999999999GiB", 0, true},
+	} {
+		got, err := parseSize(c.in)
+		if (err != nil) != c.bad || got != c.want {
+			t.Errorf("parseSize(%q) = %d, %v; want %d, bad %v", c.in, got, err, c.want, c.bad)
 		}
 	}
-	for _, in := range []string{"", "0", "-1MiB", "1TiB", "x", "99999999999GiB"} {
-		var n int64
-		if err := (byteSize{&n}).Set(in); err == nil {
-			t.Errorf("%q: accepted as %d", in, n)
+	for _, b := range []uint64{1 << 30, 256 << 20, 12 << 10, 1000} {
+		if got, err := parseSize(formatSize(b)); err != nil || got != b {
+			t.Errorf("formatSize(%d) = %q does not parse back: %d, %v", b, formatSize(b), got, err)
 		}
-	}
-	n := int64(64 << 20)
-	if s := (byteSize{&n}).String(); s != "64MiB" {
-		t.Errorf("String: %q", s)
 	}
 }

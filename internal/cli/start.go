@@ -15,6 +15,8 @@ func (s *streams) startCmd(nf *nodeFlags) *cobra.Command {
 	var (
 		dirs, envs []string
 		migratable bool
+		memLimit   uint64
+		every      string
 	)
 	c := &cobra.Command{
 		Use:   "start [flags] MODULE [ARGS...]",
@@ -24,7 +26,8 @@ func (s *streams) startCmd(nf *nodeFlags) *cobra.Command {
 			if _, err := wasi.ParseVolumeConfig(args, envs, dirs); err != nil {
 				return &usageError{fmt.Errorf("--%w", err)}
 			}
-			req := client.StartRequest{Args: args, Env: envs, Dirs: dirs, Migratable: &migratable}
+			req := client.StartRequest{Args: args, Env: envs, Dirs: dirs, Migratable: &migratable,
+				MemoryLimit: memLimit, CheckpointEvery: every}
 			return s.start(ctx, cl, req)
 		}),
 	}
@@ -32,6 +35,8 @@ func (s *streams) startCmd(nf *nodeFlags) *cobra.Command {
 	c.Flags().StringArrayVar(&dirs, "dir", nil, "preopen PATH in the node's VOLUME as GUEST (VOLUME[/PATH][:GUEST], GUEST default /VOLUME[/PATH]), repeatable")
 	c.Flags().StringArrayVar(&envs, "env", nil, "set K=V in the guest environment, repeatable")
 	c.Flags().BoolVar(&migratable, "migratable", true, "instrument the module so it can pause and migrate")
+	c.Flags().Var(sizeValue[uint64]{&memLimit}, "memory-limit", "most memory the instance may have, e.g. 64MiB (default: the node's --max-memory)")
+	c.Flags().StringVar(&every, "checkpoint-every", "", "durable checkpoint period, e.g. 10s; 0 turns checkpoints off (default: the node's)")
 	return c
 }
 

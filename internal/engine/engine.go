@@ -98,6 +98,7 @@ type Runtime struct {
 	setup    func(ctx context.Context, wz wazero.Runtime) error
 	cancel   bool
 	volumes  *wasi.Volumes
+	memLimit uint32 // pages; 0: wazero's default (4 GiB)
 }
 
 // NewRuntime prepares the caches. It does not start wazero yet: each
@@ -121,6 +122,19 @@ func NewRuntime(cfg Config) (*Runtime, error) {
 	return r, nil
 }
 
+// WithMemoryLimit returns a runtime like r (same caches and store) whose
+// instances' memories cannot grow past pages: memory.grow beyond it
+// returns -1, and a module whose initial memory is larger fails to
+// instantiate. Close only r, not the copy.
+func (r *Runtime) WithMemoryLimit(pages uint32) *Runtime {
+	c := *r
+	c.memLimit = min(pages, MaxMemoryPages)
+	return &c
+}
+
+// MaxMemoryPages is the largest memory limit: 4 GiB, all a 32-bit memory can address.
+const MaxMemoryPages = 65536
+
 // Kind is the engine kind this runtime uses.
 func (r *Runtime) Kind() Kind { return r.kind }
 
@@ -137,6 +151,10 @@ func (r *Runtime) wazeroConfig() wazero.RuntimeConfig {
 	} else {
 		c = wazero.NewRuntimeConfigCompiler()
 	}
-	return c.WithCompilationCache(r.cache).WithCoreFeatures(api.CoreFeaturesV2).WithCustomSections(true).
+	c = c.WithCompilationCache(r.cache).WithCoreFeatures(api.CoreFeaturesV2).WithCustomSections(true).
 		WithCloseOnContextDone(r.cancel)
+	if r.memLimit > 0 {
+		c = c.WithMemoryLimitPages(r.memLimit)
+	}
+	return c
 }

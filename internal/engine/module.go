@@ -39,6 +39,7 @@ type Module struct {
 	names     map[uint32]string
 	nGlobals  uint32
 	gTypes    []wasm.ValType // type of each global, imports first
+	minMemory uint64         // initial pages of memory 0
 }
 
 // Load prepares a module. With migratable set it instruments the module,
@@ -137,12 +138,27 @@ func (m *Module) loadNames() {
 		if mod, err := wasm.Decode(m.original); err == nil {
 			m.names = mod.FuncNames()
 			m.nGlobals = uint32(mod.NumImported(wasm.ExternGlobal) + len(mod.Globals))
+			for _, im := range mod.Imports {
+				if im.Kind == wasm.ExternMemory {
+					m.minMemory = im.Memory.Min
+				}
+			}
+			if len(mod.Memories) > 0 {
+				m.minMemory = mod.Memories[0].Min
+			}
 			for g := uint32(0); g < m.nGlobals; g++ {
 				gt, _ := mod.GlobalTypeOf(g)
 				m.gTypes = append(m.gTypes, gt.Type)
 			}
 		}
 	})
+}
+
+// MinMemoryPages is the size of the module's memory when it starts, in
+// 64 KiB pages (0 without a memory).
+func (m *Module) MinMemoryPages() uint64 {
+	m.loadNames()
+	return m.minMemory
 }
 
 // numGlobals counts the original module's globals.

@@ -46,6 +46,7 @@ func (n *Node) Handler() http.Handler {
 	api.HandleFunc("POST /v1/instances/{id}/stop", n.held(n.control))
 	api.HandleFunc("GET /v1/instances/{id}/snapshot", n.held(n.checkpoint))
 	api.HandleFunc("POST /v1/instances/{id}/migrate", n.held(n.migrateInstance))
+	api.HandleFunc("POST /v1/instances/{id}/resolve", n.resolveInstance)
 	api.HandleFunc("POST /v1/migrations", n.beginMigration)
 	api.HandleFunc("PUT /v1/migrations/{mid}/memory", n.migrationStep)
 	api.HandleFunc("POST /v1/migrations/{mid}/prepare", n.migrationStep)
@@ -283,8 +284,13 @@ func (n *Node) control(w http.ResponseWriter, r *http.Request, in *instance) {
 		if paused, err = in.halt(); err == nil && !paused {
 			err = apiErrorf(codeConflict, "instance %s ended before it could pause", in.rec.ID)
 		}
+		if err == nil {
+			err = in.pauseDurably() // acknowledged only once a restart would keep it paused
+		}
 	case "resume":
-		err = in.goOn()
+		if err = in.goOn(); err == nil {
+			err = in.runDurably()
+		}
 	case "stop":
 		err = in.stop()
 	}
@@ -417,6 +423,27 @@ func (r *idleReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// resolveInstance settles an in-doubt migration into this node.
+func (n *Node) resolveInstance(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Outcome string `json:"outcome"`
+	}
+	if err := readJSON(w, r, &req); err != nil {
+		writeError(w, err)
+		return
+	}
+	if req.Outcome != "commit" && req.Outcome != "abort" {
+		writeError(w, apiErrorf(codeBadRequest, "outcome %q: want commit or abort", req.Outcome))
+		return
+	}
+	out, err := n.resolve(r.PathValue("id"), req.Outcome == "commit")
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"id": r.PathValue("id"), "outcome": out})
+}
+
 func (n *Node) beginMigration(w http.ResponseWriter, r *http.Request) {
 	var req beginRequest
 	if err := readJSON(w, r, &req); err != nil {
@@ -446,7 +473,20 @@ func (n *Node) migrationStep(w http.ResponseWriter, r *http.Request) {
 	case "prepare":
 		err = n.prepare(r, mid)
 	case "commit":
-		err = n.commitIncoming(mid)
+		var durable bool
+		if durable, err = n.commitIncoming(mid, r.Header.Get(epochHeader)); err == nil {
+			// Whole (with its length) before the fault point: the source
+			// must have the acknowledgement when the destination dies.
+			b, _ := json.Marshal(map[string]any{"ok": true, "at": time.Now().UTC(), "durable": durable})
+			w.Header().Set("Content-Type", "application/json")
+			w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+			_, _ = w.Write(b)
+			if fl, ok := w.(http.Flusher); ok {
+				fl.Flush()
+			}
+			faultPoint(faultDestAfterCommit)
+			return
+		}
 	case "abort":
 		err = n.abortIncoming(mid)
 	}

@@ -16,6 +16,9 @@ const (
 	faultDestBeforeAck      = "dest-before-ack"      // destination: prepared, before it answers
 	faultSourceBeforeCommit = "source-before-commit" // source: move recorded, commit not sent
 	faultSourceAfterCommit  = "source-after-commit"  // source: destination runs it, source not yet cleaned up
+	faultDestAfterCommit    = "dest-after-commit"    // destination: commit acknowledged, no checkpoint yet
+	faultSourcePrecopy      = "source-precopy"       // source: after the first pre-copy round
+	faultSourceAfterPause   = "source-after-pause"   // source: guest paused, final state not sent
 )
 
 var fault = os.Getenv("ROAM_FAULT")

@@ -29,6 +29,12 @@ type instance struct {
 	changed  chan struct{} // closed and replaced at every status change
 	haltedAt time.Time     // when the guest last stopped at a safe point
 
+	lastCheckpoint time.Time  // last periodic checkpoint, or when the instance came here
+	captures       uint64     // captures taken for checkpoints (in.op held)
+	ckptMu         sync.Mutex // one checkpoint write at a time; guards the two below
+	savedCapture   uint64     // the capture of the checkpoint written last
+	checkpointSum  uint64     // fingerprint of the last checkpoint's state
+
 	stdout, stderr *logFile
 
 	// memMu keeps the engine instance open while pre-copy reads its memory
@@ -37,7 +43,7 @@ type instance struct {
 }
 
 func (n *Node) newInstance(rec record, truncateLogs bool) (*instance, error) {
-	in := &instance{n: n, rec: rec, changed: make(chan struct{})}
+	in := &instance{n: n, rec: rec, changed: make(chan struct{}), lastCheckpoint: time.Now()}
 	var err error
 	dir := n.instanceDir(rec.ID)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
@@ -128,9 +134,12 @@ func (in *instance) endLocked(status client.Status, code int, msg string) {
 	in.closeEngineLocked()
 	in.stdout.end()
 	in.stderr.end()
+	ckpt := in.rec.Checkpoint
+	in.rec.Checkpoint = nil
 	if err := in.n.saveRecord(&in.rec); err != nil {
 		in.n.logf("instance %s: save record: %v", in.rec.ID, err)
 	}
+	in.removeCheckpointFile(ckpt)
 	in.notifyLocked()
 }
 

@@ -144,30 +144,34 @@ func (n *Node) start(req StartRequest) (*instance, error) {
 	migratable := req.Migratable == nil || *req.Migratable
 	n.pin(d) // until the instance holds it
 	defer n.unpin(d)
-	cfg, err := n.wasiConfig(req.Args, req.Env, req.Dirs)
+	if _, err := n.wasiConfig(req.Args, req.Env, req.Dirs); err != nil {
+		return nil, err
+	}
+	if req.CheckpointEvery != "" {
+		if _, err := parseEvery(req.CheckpointEvery); err != nil {
+			return nil, err
+		}
+	}
+	limit, err := n.memoryLimit(req.MemoryLimit)
 	if err != nil {
 		return nil, err
 	}
-	mod, err := n.module(d, req.Args[0], migratable)
-	if err != nil {
+	if _, err := n.module(d, req.Args[0], migratable); err != nil {
 		return nil, err
 	}
 	rec := record{Instance: Instance{ID: newID("i-"), Module: d.String(), Name: req.Args[0], Args: req.Args,
-		Status: statusRunning, Epoch: 1, Migratable: migratable, CreatedAt: time.Now().UTC()},
-		Env: req.Env, Dirs: req.Dirs}
+		Status: statusRunning, Epoch: 1, Migratable: migratable, CreatedAt: time.Now().UTC(), MemoryLimit: limit},
+		Env: req.Env, Dirs: req.Dirs, ResumeOnStart: true, CheckpointEvery: req.CheckpointEvery}
 	in, err := n.newInstance(rec, true)
 	if err != nil {
 		return nil, err
 	}
-	cfg.Stdout, cfg.Stderr = in.stdout, in.stderr
-	rt := n.rt
-	if !migratable {
-		rt = n.rtPlain
+	if err := n.instantiate(in); err != nil {
+		in.stdout.close()
+		in.stderr.close()
+		os.RemoveAll(n.instanceDir(rec.ID))
+		return nil, err
 	}
-	if in.eng, err = rt.Start(context.Background(), mod, cfg); err != nil {
-		return nil, apiErrorf(codeInvalidModule, "%v", err)
-	}
-	in.mod = mod
 	if err := n.saveRecord(&in.rec); err != nil {
 		in.eng.Close(context.Background())
 		return nil, err
@@ -178,7 +182,78 @@ func (n *Node) start(req StartRequest) (*instance, error) {
 	}
 	in.startRun()
 	n.logf("instance %s started: %s", rec.ID, strings.Join(rec.Args, " "))
+	if !migratable {
+		n.logf("instance %s is not migratable: it cannot be checkpointed, and a node killed with SIGKILL (or crashing) loses it", rec.ID)
+	}
 	return in, nil
+}
+
+// instantiate gives in a new engine instance of its module, from the
+// start, with its arguments, environment, directories and memory limit.
+func (n *Node) instantiate(in *instance) error {
+	rec := in.rec
+	cfg, err := n.wasiConfig(rec.Args, rec.Env, rec.Dirs)
+	if err != nil {
+		return err
+	}
+	d, err := parseDigest(rec.Module)
+	if err != nil {
+		return err
+	}
+	mod, err := n.module(d, rec.Args[0], rec.Migratable)
+	if err != nil {
+		return err
+	}
+	if err := checkInitialMemory(mod, rec.MemoryLimit); err != nil {
+		return err
+	}
+	cfg.Stdout, cfg.Stderr = in.stdout, in.stderr
+	eng, err := n.runtime(rec.Migratable, rec.MemoryLimit).Start(context.Background(), mod, cfg)
+	if err != nil {
+		return apiErrorf(codeInvalidModule, "%v", err)
+	}
+	in.eng, in.mod = eng, mod
+	return nil
+}
+
+// runtime is the engine runtime for an instance: migratable or not, with
+// its memory limit in bytes (0: none but the 4 GiB of 32-bit memories).
+func (n *Node) runtime(migratable bool, limit uint64) *engine.Runtime {
+	rt := n.rt
+	if !migratable {
+		rt = n.rtPlain
+	}
+	return rt.WithMemoryLimit(uint32(min(limit/snapshot.PageSize, engine.MaxMemoryPages)))
+}
+
+// memoryLimit is the memory limit of a new instance: the one asked for,
+// which must not exceed the node's maximum, or that maximum.
+func (n *Node) memoryLimit(asked uint64) (uint64, error) {
+	switch {
+	case asked == 0:
+		return n.cfg.MaxMemory, nil
+	case asked < snapshot.PageSize:
+		return 0, apiErrorf(codeBadRequest, "memory_limit %d: want at least one 64 KiB page", asked)
+	case asked > n.cfg.MaxMemory:
+		return 0, n.overMaxMemory(asked)
+	}
+	return asked, nil
+}
+
+func (n *Node) overMaxMemory(limit uint64) error {
+	return apiErrorf(codeTooLarge, "memory limit of %s is over the maximum of node %s, %s (--max-memory)",
+		mib(limit), n.cfg.Name, mib(n.cfg.MaxMemory))
+}
+
+func mib(b uint64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }
+
+// checkInitialMemory refuses a module whose memory starts above the limit.
+func checkInitialMemory(mod *engine.Module, limit uint64) error {
+	if need := mod.MinMemoryPages() * snapshot.PageSize; limit > 0 && need > limit {
+		return apiErrorf(codeTooLarge, "module %s starts with %s of memory, over the instance's memory limit of %s",
+			mod.Name, mib(need), mib(limit))
+	}
+	return nil
 }
 
 // add registers an instance unless the node is shutting down.
@@ -191,8 +266,6 @@ func (n *Node) add(in *instance) error {
 	n.instances[in.rec.ID] = in
 	return nil
 }
-
-func (n *Node) snapshotPath(id string) string { return filepath.Join(n.instanceDir(id), "snapshot") }
 
 // keepAll pauses every instance and writes its snapshot, for a restart.
 func (n *Node) keepAll() {
@@ -231,17 +304,31 @@ func (in *instance) keep() error {
 		}
 	}
 	in.mu.Lock()
-	defer in.mu.Unlock()
-	snap, err := in.eng.CaptureShared()
-	if err == nil {
-		err = snapshot.WriteFile(in.n.snapshotPath(in.rec.ID), snap)
+	if !inDoubt {
+		in.rec.ResumeOnStart = wasRunning
 	}
-	if err != nil {
+	restored := in.restored // not run since its checkpoint: that one is its state
+	var snap *snapshot.Snapshot
+	var err error
+	if !restored {
+		snap, err = in.eng.CaptureShared()
+	}
+	logs := in.logSizes()
+	in.mu.Unlock()
+	switch {
+	case err != nil:
 		return err
+	case restored:
+		in.mu.Lock()
+		err = in.n.saveRecord(&in.rec)
+		in.mu.Unlock()
+	default:
+		err = in.saveCheckpoint(snap, logs, in.nextCapture())
 	}
-	in.rec.ResumeOnStart = wasRunning
+	in.mu.Lock()
 	in.closeEngineLocked()
-	return in.n.saveRecord(&in.rec)
+	in.mu.Unlock()
+	return err
 }
 
 // recover brings back the instances of a previous run from DIR/instances.
@@ -291,35 +378,25 @@ func (n *Node) recoverOne(rec *record) error {
 		in.stdout.end()
 		in.stderr.end()
 		if rec.CommitPending {
-			_ = in.restoreSnapshot() // without it, only the destination can go on
+			_ = in.restoreDurable() // without it, only the destination can go on
 			in.rec.Status = statusMoved
 			n.resolveLater(in)
 		}
 		return nil
 	}
-	if err := in.restoreSnapshot(); err != nil {
+	err = in.restoreDurable()
+	if errors.Is(err, errLostArrival) {
+		return in.backToSource()
+	}
+	if err != nil {
 		in.mu.Lock()
 		defer in.mu.Unlock()
 		in.endLocked(statusFailed, exitFailed, fmt.Sprintf("lost when node %s stopped: %v", n.cfg.Name, err))
 		return err
 	}
 	if rec.ResumeOnStart {
-		in.rec.ResumeOnStart = false
 		in.startRun()
 	}
-	return nil
-}
-
-// restoreSnapshot loads the instance from the snapshot the node kept.
-func (in *instance) restoreSnapshot() error {
-	snap, err := snapshot.ReadFile(in.n.snapshotPath(in.rec.ID))
-	if err != nil {
-		return fmt.Errorf("no snapshot to resume from: %w", err)
-	}
-	if err := in.restoreFrom(snap); err != nil {
-		return err
-	}
-	os.Remove(in.n.snapshotPath(in.rec.ID))
 	return nil
 }
 
@@ -336,7 +413,11 @@ func (in *instance) restoreFrom(snap *snapshot.Snapshot) error {
 	if err != nil {
 		return err
 	}
-	eng, err := in.n.rt.Restore(context.Background(), mod, snap, in.stdio())
+	if limit := in.rec.MemoryLimit; limit > 0 && uint64(snap.MemoryPages)*snapshot.PageSize > limit {
+		return apiErrorf(codeTooLarge, "snapshot memory of %s is over the instance's memory limit of %s",
+			mib(uint64(snap.MemoryPages)*snapshot.PageSize), mib(limit))
+	}
+	eng, err := in.n.runtime(true, in.rec.MemoryLimit).Restore(context.Background(), mod, snap, in.stdio())
 	if err != nil {
 		return in.n.restoreError(err)
 	}
@@ -373,7 +454,8 @@ func savedPreopens(state []byte) []wasi.Preopen {
 // restoreNew makes a new instance (new id) from a snapshot a client sent.
 func (n *Node) restoreNew(snap *snapshot.Snapshot, paused bool) (*instance, error) {
 	rec := record{Instance: Instance{ID: newID("i-"), Module: engine.Digest(snap.ModuleDigest).String(), Name: snap.ModuleName,
-		Status: statusPaused, Epoch: 1, Migratable: true, CreatedAt: time.Now().UTC()}}
+		Status: statusPaused, Epoch: 1, Migratable: true, CreatedAt: time.Now().UTC(), MemoryLimit: n.cfg.MaxMemory},
+		ResumeOnStart: !paused}
 	in, err := n.newInstance(rec, true)
 	if err != nil {
 		return nil, err
@@ -384,7 +466,11 @@ func (n *Node) restoreNew(snap *snapshot.Snapshot, paused bool) (*instance, erro
 		os.RemoveAll(n.instanceDir(rec.ID))
 		return nil, err
 	}
-	if err := n.saveRecord(&in.rec); err != nil {
+	// Its first checkpoint is the snapshot it came from (also saves the record).
+	in.op.Lock()
+	err = in.saveCheckpoint(snap, [2]int64{}, in.nextCapture())
+	in.op.Unlock()
+	if err != nil {
 		return nil, err
 	}
 	if err := n.add(in); err != nil {

@@ -175,6 +175,11 @@ func (l *logFile) skipTo(off int64) error {
 	if off <= l.size {
 		return nil
 	}
+	return l.restartLocked(off)
+}
+
+// restartLocked empties the log; its next byte has offset off.
+func (l *logFile) restartLocked(off int64) error {
 	l.closeOld()
 	os.Remove(l.path + ".1")
 	if err := l.cur.f.Truncate(0); err != nil {
@@ -218,6 +223,25 @@ func (l *logFile) close() error {
 	defer l.mu.Unlock()
 	l.closeOld()
 	return l.cur.f.Close()
+}
+
+// truncate cuts the stream back to size bytes, when an instance resumes
+// from a checkpoint taken at that size. When that cut falls before the
+// current file, the log starts anew at size: the older bytes kept go too.
+func (l *logFile) truncate(size int64) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	switch {
+	case size >= l.size:
+		return nil
+	case size < l.cur.base:
+		return l.restartLocked(size)
+	}
+	if err := l.cur.f.Truncate(size - l.cur.base); err != nil {
+		return err
+	}
+	l.size = size
+	return nil
 }
 
 // acquire returns the segment holding offset off and where it ends, held

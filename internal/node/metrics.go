@@ -16,6 +16,9 @@ type metrics struct {
 	downtime   prometheus.Histogram
 	bytesSent  prometheus.Counter
 	compiles   prometheus.Counter
+
+	checkpoints     *prometheus.CounterVec
+	checkpointPause prometheus.Histogram
 }
 
 func newMetrics(n *Node) *metrics {
@@ -39,7 +42,15 @@ func newMetrics(n *Node) *metrics {
 			Name: "roam_module_compiles_total", Help: "Modules this node loaded: instrumented (or read from its cache) and compiled.",
 		}),
 	}
-	m.reg.MustRegister(m.migrations, m.received, m.downtime, m.bytesSent, m.compiles,
+	m.checkpoints = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "roam_checkpoints_total", Help: "Periodic durable checkpoints, by result (written, unchanged, failed).",
+	}, []string{"result"})
+	m.checkpointPause = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "roam_checkpoint_pause_seconds",
+		Help:    "How long a periodic checkpoint stopped the guest (pause, capture in memory, go on).",
+		Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16),
+	})
+	m.reg.MustRegister(m.migrations, m.received, m.downtime, m.bytesSent, m.compiles, m.checkpoints, m.checkpointPause,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "roam_instances", Help: "Instances this node runs or holds paused.",

@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/roam-edge/roam/client"
 	"github.com/roam-edge/roam/internal/atomicfile"
 	"github.com/roam-edge/roam/internal/engine"
 	"github.com/roam-edge/roam/internal/snapshot"
@@ -35,6 +36,9 @@ type incoming struct {
 	in        *instance // holds the logs as they arrive and the staged engine instance
 	prepared  bool
 	committed bool
+
+	preparedAt time.Time
+	inDoubt    bool // prepared for longer than cfg.InDoubtAfter without an outcome (inc.mu)
 }
 
 // preparedMarker is written when a migration is prepared, so that a
@@ -66,6 +70,12 @@ func (n *Node) begin(ctx context.Context, req beginRequest) error {
 	if err := n.checkEpoch(rec.ID, rec.Epoch); err != nil {
 		return err
 	}
+	if rec.MemoryLimit == 0 { // from a node without limits
+		rec.MemoryLimit = n.cfg.MaxMemory
+	}
+	if rec.MemoryLimit > n.cfg.MaxMemory {
+		return n.overMaxMemory(rec.MemoryLimit)
+	}
 	if _, err := n.wasiConfig(rec.Args, rec.Env, rec.Dirs); err != nil {
 		return err
 	}
@@ -83,6 +93,8 @@ func (n *Node) begin(ctx context.Context, req beginRequest) error {
 		return err
 	}
 	rec.Status, rec.MovedTo, rec.Migration, rec.CommitPending, rec.ResumeOnStart = statusPaused, "", "", false, false
+	rec.Checkpoint, rec.CheckpointedAt = nil, time.Time{} // the source's
+	rec.From, rec.Lost = req.Source, false
 	if err := os.MkdirAll(n.instanceDir(rec.ID), 0o700); err != nil {
 		return err
 	}
@@ -91,7 +103,7 @@ func (n *Node) begin(ctx context.Context, req beginRequest) error {
 		return err
 	}
 	// Instantiated now, so that memory goes straight into the instance.
-	if in.eng, err = n.rt.Stage(context.Background(), mod); err != nil {
+	if in.eng, err = n.runtime(true, rec.MemoryLimit).Stage(context.Background(), mod); err != nil {
 		in.stdout.close()
 		in.stderr.close()
 		return apiErrorf(codeInvalidModule, "%v", err)
@@ -149,6 +161,28 @@ func (n *Node) checkEpoch(id string, epoch uint64) error {
 		return apiErrorf(codeStaleEpoch, "instance %s was at epoch %d here; epoch %d is stale", id, rec.Epoch, epoch)
 	}
 	return nil
+}
+
+// epochHeader carries the migration's epoch on its prepare and commit
+// steps (and pre-copy rounds), checked again at each: the instance may
+// have reached this node at a higher epoch since the begin.
+const epochHeader = "Roam-Epoch"
+
+// checkStepEpoch refuses a step whose epoch is not the migration's or is
+// no longer above the one this node has recorded for the instance. A step
+// without the header (an older source) is checked by its migration id only.
+func (n *Node) checkStepEpoch(inc *incoming, header string) error {
+	if header == "" {
+		return nil
+	}
+	e, err := strconv.ParseUint(header, 10, 64)
+	if err != nil {
+		return apiErrorf(codeBadRequest, "header %s: want an epoch", epochHeader)
+	}
+	if want := inc.in.rec.Epoch; e != want {
+		return apiErrorf(codeStaleEpoch, "migration %s is at epoch %d, not %d", inc.id, want, e)
+	}
+	return n.checkEpoch(inc.in.rec.ID, e)
 }
 
 // fetchModule gets a module this node lacks from the source node.
@@ -269,6 +303,10 @@ func (n *Node) prepare(r *http.Request, mid string) error {
 	if inc.prepared {
 		return nil
 	}
+	if err := n.checkStepEpoch(inc, r.Header.Get(epochHeader)); err != nil {
+		n.dropIncoming(inc)
+		return err
+	}
 	if err := n.restoreIncoming(inc, r); err != nil {
 		n.dropIncoming(inc)
 		return err
@@ -283,7 +321,7 @@ func (n *Node) prepare(r *http.Request, mid string) error {
 		n.dropIncoming(inc)
 		return err
 	}
-	inc.prepared = true
+	inc.prepared, inc.preparedAt = true, time.Now()
 	faultPoint(faultDestBeforeAck)
 	return nil
 }
@@ -302,63 +340,100 @@ func (n *Node) restoreIncoming(inc *incoming, r *http.Request) error {
 }
 
 // commitIncoming runs a prepared instance: from now on this node holds it.
-func (n *Node) commitIncoming(mid string) error {
+// durable says whether a restart of this node would still have it (its
+// first checkpoint here is written): until then the source keeps its copy.
+func (n *Node) commitIncoming(mid, epoch string) (durable bool, err error) {
 	inc, err := n.incomingByID(mid)
 	if err != nil {
-		if n.committed(mid) {
-			return nil // a retry: commit is idempotent, across restarts too
+		if id, ok := n.committed(mid); ok {
+			return n.heldDurably(mid, id) // a retry: commit is idempotent, across restarts too
 		}
-		return apiErrorf(codeGone, "node %s holds no prepared migration %s", n.cfg.Name, mid)
+		return false, apiErrorf(codeGone, "node %s holds no prepared migration %s", n.cfg.Name, mid)
 	}
 	inc.mu.Lock()
 	defer inc.mu.Unlock()
 	switch {
 	case inc.committed: // a retry that raced with the first commit
-		return nil
+		return false, nil
 	case !inc.prepared:
-		return apiErrorf(codeConflict, "migration %s is not prepared", mid)
+		return false, apiErrorf(codeConflict, "migration %s is not prepared", mid)
+	}
+	if err := n.checkStepEpoch(inc, epoch); err != nil {
+		return false, err
 	}
 	inc.committed = true
 	in := inc.in
 	n.mu.Lock()
 	delete(n.incoming, mid)
 	n.instances[in.rec.ID] = in
-	n.done[mid] = true
+	n.done[mid] = in.rec.ID
 	n.mu.Unlock()
 	in.startRun()
 	n.logf("instance %s arrived from %s at epoch %d", in.rec.ID, inc.source, in.rec.Epoch)
-	// Saved after the guest runs again, out of the downtime: a crash before
-	// it loses the instance either way, since its state is in memory only.
-	// The record is written under in.mu, so an end of the guest that
-	// happens first is never overwritten by this older status.
 	n.background.Add(1)
 	go func() {
 		defer n.background.Done()
-		in.mu.Lock()
-		if err := n.saveRecord(&in.rec); err != nil {
-			n.logf("instance %s: save record: %v", in.rec.ID, err)
-		}
-		in.mu.Unlock()
-		// Remembered durably: a source that restarts before it heard the
-		// answer commits again and must hear "done", not "gone".
-		if err := atomicfile.WriteBytes(n.committedMarker(mid), nil); err != nil {
-			n.logf("migration %s: %v", mid, err)
-		}
-		os.Remove(n.preparedMarker(mid))
+		n.settleArrival(in, mid)
 	}()
 	n.metrics.received.Inc()
-	return nil
+	return false, nil
 }
 
-func (n *Node) committed(mid string) bool {
+// settleArrival makes an instance that arrived durable, after the guest
+// runs again (out of the downtime): its record, the committed marker, then
+// its first checkpoint here. A restart between the record and the
+// checkpoint finds an arrival without a checkpoint and gives it up (the
+// source, which kept its copy, hears "gone" and runs it again). The record
+// is written under in.mu, so an end of the guest that happens first is
+// never overwritten by this older status.
+func (n *Node) settleArrival(in *instance, mid string) {
+	in.mu.Lock()
+	if !in.rec.Status.Terminal() {
+		in.rec.ResumeOnStart = true
+	}
+	if err := n.saveRecord(&in.rec); err != nil {
+		n.logf("instance %s: save record: %v", in.rec.ID, err)
+	}
+	in.mu.Unlock()
+	// Remembered durably: a source that restarts before it heard the
+	// answer commits again and must hear "done", not "gone".
+	if err := atomicfile.WriteBytes(n.committedMarker(mid), []byte(in.rec.ID)); err != nil {
+		n.logf("migration %s: %v", mid, err)
+	}
+	os.Remove(n.preparedMarker(mid))
+	if err := in.checkpointNow(true); err != nil {
+		n.logf("instance %s: first checkpoint after its arrival: %v", in.rec.ID, err)
+	}
+}
+
+// committed says whether migration mid committed here, and of which instance.
+func (n *Node) committed(mid string) (string, bool) {
 	n.mu.Lock()
-	done := n.done[mid]
+	id, done := n.done[mid]
 	n.mu.Unlock()
 	if done {
-		return true
+		return id, true
 	}
-	_, err := os.Stat(n.committedMarker(mid))
-	return err == nil
+	b, err := os.ReadFile(n.committedMarker(mid))
+	return string(b), err == nil
+}
+
+// heldDurably answers a repeated commit: whether the instance that came by
+// mid is durable here; gone if this node lost it (it restarted before the
+// instance's first checkpoint here).
+func (n *Node) heldDurably(mid, id string) (bool, error) {
+	in, ok := n.instance(id)
+	if !ok {
+		return true, nil // a marker of an older format: the node kept it
+	}
+	rec := in.snapshotRecord()
+	switch {
+	case rec.Lost:
+		return false, apiErrorf(codeGone, "node %s lost instance %s of migration %s: it restarted before its first checkpoint", n.cfg.Name, id, mid)
+	case rec.Status.Terminal() || rec.Status == statusMoved || rec.Checkpoint != nil:
+		return true, nil
+	}
+	return false, nil
 }
 
 func (n *Node) committedMarker(mid string) string {
@@ -406,7 +481,7 @@ func (n *Node) watchOutcome(inc *incoming) {
 	n.background.Add(1)
 	go func() {
 		defer n.background.Done()
-		for wait := 10 * time.Second; ; wait = 2 * time.Second {
+		for wait := min(10*time.Second, n.cfg.InDoubtAfter); ; wait = min(2*time.Second, n.cfg.InDoubtAfter) {
 			select {
 			case <-n.quit:
 				return
@@ -415,16 +490,12 @@ func (n *Node) watchOutcome(inc *incoming) {
 			if _, err := n.incomingByID(inc.id); err != nil {
 				return // committed or dropped
 			}
-			var out struct {
-				Outcome string `json:"outcome"`
-			}
-			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-			err := n.call(ctx, http.MethodGet, inc.source+"/v1/migrations/"+inc.id, nil, nil, &out)
-			cancel()
+			n.markInDoubt(inc)
+			out, err := n.askOutcome(inc)
 			switch {
-			case err != nil || out.Outcome == "pending":
-			case out.Outcome == "committed":
-				_ = n.commitIncoming(inc.id)
+			case err != nil || out == "pending":
+			case out == "committed":
+				_, _ = n.commitIncoming(inc.id, "")
 				return
 			default:
 				_ = n.abortIncoming(inc.id)
@@ -432,6 +503,108 @@ func (n *Node) watchOutcome(inc *incoming) {
 			}
 		}
 	}()
+}
+
+// askOutcome asks the source of an incoming migration what became of it.
+func (n *Node) askOutcome(inc *incoming) (string, error) {
+	var out struct {
+		Outcome string `json:"outcome"`
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	err := n.call(ctx, http.MethodGet, inc.source+"/v1/migrations/"+inc.id, nil, nil, &out)
+	return out.Outcome, err
+}
+
+// markInDoubt lists a migration prepared for too long without an outcome
+// as in doubt: an operator who knows its source is gone resolves it.
+func (n *Node) markInDoubt(inc *incoming) {
+	inc.mu.Lock()
+	defer inc.mu.Unlock()
+	if inc.prepared && !inc.inDoubt && time.Since(inc.preparedAt) >= n.cfg.InDoubtAfter {
+		inc.inDoubt = true
+		n.logf("migration %s of instance %s from %s is in doubt: prepared %s ago, no outcome from its source (roam resolve %s --commit|--abort)",
+			inc.id, inc.in.rec.ID, inc.source, time.Since(inc.preparedAt).Round(time.Second), inc.in.rec.ID)
+	}
+}
+
+// inDoubt lists the instances of in-doubt migrations as the API shows them.
+func (n *Node) inDoubt() []Instance {
+	n.mu.Lock()
+	all := make([]*incoming, 0, len(n.incoming))
+	for _, inc := range n.incoming {
+		all = append(all, inc)
+	}
+	n.mu.Unlock()
+	var out []Instance
+	for _, inc := range all {
+		inc.mu.Lock()
+		if inc.inDoubt && !inc.committed {
+			v := inc.in.view()
+			v.Status = client.StatusInDoubt
+			out = append(out, v)
+		}
+		inc.mu.Unlock()
+	}
+	return out
+}
+
+// resolve settles the in-doubt migration of instance id as the operator
+// says (commit or abort), unless its source answers: then the source's
+// outcome applies and the operator's call is refused.
+func (n *Node) resolve(id string, commit bool) (string, error) {
+	inc := n.incomingOf(id)
+	if inc == nil {
+		return "", apiErrorf(codeNotFound, "node %s has no migration of instance %s waiting for an outcome", n.cfg.Name, id)
+	}
+	inc.mu.Lock()
+	inDoubt := inc.inDoubt
+	inc.mu.Unlock()
+	if !inDoubt {
+		return "", apiErrorf(codeConflict, "the migration of instance %s is not in doubt: its source still moves it (in doubt after %s prepared without an outcome, --in-doubt-after)",
+			id, n.cfg.InDoubtAfter)
+	}
+	out, err := n.askOutcome(inc)
+	if err == nil {
+		return "", n.applyOutcome(inc, out)
+	}
+	if commit {
+		_, err = n.commitIncoming(inc.id, "")
+		n.logf("instance %s: migration %s committed by an operator (source %s unreachable: %v)", id, inc.id, inc.source, err)
+		return "committed", err
+	}
+	n.logf("instance %s: migration %s aborted by an operator (source %s unreachable)", id, inc.id, inc.source)
+	return "aborted", n.abortIncoming(inc.id)
+}
+
+// applyOutcome applies what a reachable source said of a migration and
+// refuses the operator's call.
+func (n *Node) applyOutcome(inc *incoming, out string) error {
+	switch out {
+	case "committed":
+		if _, err := n.commitIncoming(inc.id, ""); err != nil {
+			return err
+		}
+	case "aborted":
+		if err := n.abortIncoming(inc.id); err != nil {
+			return err
+		}
+	default:
+		return apiErrorf(codeConflict, "source %s is reachable and says migration %s is %s: not resolved", inc.source, inc.id, out)
+	}
+	return apiErrorf(codeConflict, "source %s is reachable and says migration %s %s; that outcome was applied, not the one asked for",
+		inc.source, inc.id, out)
+}
+
+func (n *Node) incomingOf(id string) *incoming {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for _, inc := range n.incoming {
+		if inc.in.rec.ID == id {
+			return inc
+		}
+	}
+	return nil
 }
 
 // outcome answers a destination asking about a migration from this node.

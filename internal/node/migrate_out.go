@@ -108,6 +108,7 @@ func (m *outMigration) run(ctx context.Context) (*MigrateResult, error) {
 		}
 		return nil, err
 	}
+	faultPoint(faultSourceAfterPause)
 	if err := m.prepare(ctx); err != nil {
 		m.abort()
 		return nil, m.resumeHere(failed("stop-and-copy", err))
@@ -178,6 +179,7 @@ func (m *outMigration) round(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	m.rounds++
+	faultPoint(faultSourcePrecopy)
 	m.progress(MigrateEvent{Event: "round", Round: m.rounds, Bytes: n, Chunks: m.tracker.copied})
 	return m.tracker.copied, nil
 }
@@ -205,7 +207,8 @@ func (m *outMigration) send(ctx context.Context, path, method string, s *snapsho
 		"Roam-Stdout-Length": {strconv.FormatInt(end[0]-from[0], 10)},
 		"Roam-Stderr-Offset": {strconv.FormatInt(from[1], 10)},
 		"Roam-Stderr-Length": {strconv.FormatInt(end[1]-from[1], 10)},
-		"Roam-Logs-Crc32c":   {strconv.FormatUint(uint64(sum.Sum32()), 10)}}
+		"Roam-Logs-Crc32c":   {strconv.FormatUint(uint64(sum.Sum32()), 10)},
+		epochHeader:          {strconv.FormatUint(m.rec.Epoch, 10)}}
 	pr, pw := io.Pipe()
 	counted := &countingReader{r: pr}
 	written := make(chan struct{})

@@ -68,8 +68,26 @@ type Config struct {
 	// (default 2 min).
 	BeginTimeout time.Duration
 
+	// MaxMemory is the largest memory limit of an instance, in bytes, and
+	// the limit of those that ask for none (default DefaultMaxMemory).
+	MaxMemory uint64
+	// CheckpointEvery is how often running migratable instances are
+	// checkpointed durably (0: never, unless their start request asks).
+	CheckpointEvery time.Duration
+	// InDoubtAfter is how long a destination holds a prepared migration
+	// without an outcome from its source before it lists it as in doubt,
+	// for an operator to resolve (default DefaultInDoubtAfter).
+	InDoubtAfter time.Duration
+
 	Log *log.Logger // default: stderr
 }
+
+// DefaultMaxMemory is the memory limit of an instance when neither the node
+// nor the start request sets one.
+const DefaultMaxMemory = 1 << 30
+
+// DefaultInDoubtAfter is Config.InDoubtAfter's default.
+const DefaultInDoubtAfter = 2 * time.Minute
 
 // Node is a running node agent.
 type Node struct {
@@ -86,7 +104,7 @@ type Node struct {
 	modules    map[moduleKey]*moduleLoad
 	incoming   map[string]*incoming  // migrations into this node, by id
 	outgoing   map[string]string     // migrations out of this node in progress: id -> instance
-	done       map[string]bool       // incoming migrations committed (commit is idempotent)
+	done       map[string]string     // incoming migrations committed: id -> instance (commit is idempotent)
 	pins       map[engine.Digest]int // modules being loaded for an instance: no garbage collection
 	shutting   bool
 	quit       chan struct{} // closed when the node shuts down
@@ -125,7 +143,7 @@ func New(cfg Config) (*Node, error) {
 	}
 	n := &Node{cfg: cfg, rt: rt, rtPlain: rtPlain, peers: peers, members: members, started: time.Now(),
 		instances: map[string]*instance{}, modules: map[moduleKey]*moduleLoad{},
-		incoming: map[string]*incoming{}, outgoing: map[string]string{}, done: map[string]bool{}, pins: map[engine.Digest]int{}, quit: make(chan struct{})}
+		incoming: map[string]*incoming{}, outgoing: map[string]string{}, done: map[string]string{}, pins: map[engine.Digest]int{}, quit: make(chan struct{})}
 	n.metrics = newMetrics(n)
 	if err := n.recover(); err != nil {
 		return nil, fmt.Errorf("recover instances from %s: %w", cfg.Dir, err)
@@ -150,6 +168,13 @@ func (c *Config) defaults() error {
 	if c.Volumes == nil {
 		c.Volumes, _ = wasi.ParseVolumes(nil)
 	}
+	if c.InDoubtAfter <= 0 {
+		c.InDoubtAfter = DefaultInDoubtAfter
+	}
+	if c.MaxMemory == 0 {
+		c.MaxMemory = DefaultMaxMemory
+	}
+	c.MaxMemory = min(c.MaxMemory, engine.MaxMemoryPages*65536)
 	if c.MaxModuleBytes == 0 {
 		c.MaxModuleBytes = 64 << 20
 	}
@@ -230,6 +255,8 @@ func (n *Node) Run(ctx context.Context, ln net.Listener) error {
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	n.startJanitor()
+	n.background.Add(1)
+	go n.checkpointLoop()
 	select {
 	case err := <-errc:
 		return err
@@ -280,7 +307,7 @@ func (n *Node) list() []Instance {
 			out = append(out, v)
 		}
 	}
-	return out
+	return append(out, n.inDoubt()...)
 }
 
 func (n *Node) info() client.Node {

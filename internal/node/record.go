@@ -35,14 +35,24 @@ type record struct {
 	client.Instance
 	Env  []string `json:"env,omitempty"`
 	Dirs []string `json:"dirs,omitempty"`
-	// ResumeOnStart: the node stopped while the instance ran; it runs
-	// again from its snapshot when the node starts.
+	// ResumeOnStart: the instance runs (it is not held paused), so a
+	// start of the node runs it again from its checkpoint.
 	ResumeOnStart bool `json:"resume_on_start,omitempty"`
+	// Checkpoint is the latest durable snapshot of the instance, which a
+	// start of the node resumes it from; nil before the first one.
+	Checkpoint *checkpointRef `json:"checkpoint,omitempty"`
+	// CheckpointEvery is the start request's: "" the node's default.
+	CheckpointEvery string `json:"checkpoint_every,omitempty"`
 	// Migration is the id of the move that took the instance away
 	// (status moved); CommitPending says the destination has not yet
-	// confirmed that it runs it.
+	// confirmed that it holds it durably (this node keeps its copy).
 	Migration     string `json:"migration,omitempty"`
 	CommitPending bool   `json:"commit_pending,omitempty"`
+	// From is the node the instance last arrived from; Lost says that
+	// this node restarted before the instance's first checkpoint here, so
+	// it went back there (status moved to From).
+	From string `json:"from,omitempty"`
+	Lost bool   `json:"lost,omitempty"`
 }
 
 // recordVersion is the format of meta.json files: bump it on incompatible changes.

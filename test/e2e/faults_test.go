@@ -76,6 +76,11 @@ func TestMigrationFaults(t *testing.T) {
 		{"g-restore-damaged-checkpoint", fc.restoreDamagedCheckpoint},
 		{"h-destination-down", fc.destinationDown},
 		{"i-epoch-fencing", fc.epochFencing},
+		{"j-source-killed-in-precopy", func(t *testing.T) { fc.sourceKilledBeforePrepare(t, "source-precopy") }},
+		{"k-source-killed-after-pause", func(t *testing.T) { fc.sourceKilledBeforePrepare(t, "source-after-pause") }},
+		{"l-dest-killed-after-commit-ack", fc.destKilledAfterCommit},
+		{"m-both-killed-after-commit", fc.bothKilledAfterCommit},
+		{"n-source-gone-resolve", fc.sourceGoneResolve},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
@@ -106,6 +111,7 @@ func (fc *faultCase) destKilled(t *testing.T, fault, step string, prepared bool)
 	b := startNode(t, "b", nodeOpts{env: []string{"ROAM_FAULT=" + fault}})
 	logsOnFailure(t, a, b)
 	id := fc.start(t, a)
+	neverTwoRunning(t, id, a, b)
 
 	msg := migrateFails(t, a, id, b.url)
 	wantMessage(t, "migrate", msg, []string{step, "still runs on the source"}, "cannot reach", "connection", "EOF")
@@ -206,12 +212,13 @@ func (fc *faultCase) duplicateCommit(t *testing.T) {
 
 // sourceDiesAt starts a move from a to b with the source set to kill
 // itself at fault, and waits until it did; msg is what migrate said.
-func (fc *faultCase) sourceDiesAt(t *testing.T, fault string) (a, b *nodeProc, id, msg string) {
+func (fc *faultCase) sourceDiesAt(t *testing.T, fault string, bArgs ...string) (a, b *nodeProc, id, msg string) {
 	t.Helper()
 	a = startNode(t, "a", nodeOpts{env: []string{"ROAM_FAULT=" + fault}})
-	b = startNode(t, "b", nodeOpts{})
+	b = startNode(t, "b", nodeOpts{args: bArgs})
 	logsOnFailure(t, a, b)
 	id = fc.start(t, a)
+	neverTwoRunning(t, id, a, b)
 	msg = migrateFails(t, a, id, b.url)
 	if !a.exited(10 * time.Second) {
 		t.Fatalf("source did not kill itself at %s:\n%s", fault, a.log())
@@ -1006,4 +1013,191 @@ func (p *flipProxy) report() string {
 		return "nothing flipped"
 	}
 	return p.info
+}
+
+// --- durability of moves (issue 7, item 4) --------------------------------
+
+// j, k. The source dies during pre-copy, or right after it paused the
+// guest (the final state not sent): the destination holds an unprepared
+// migration, which it drops once the restarted source (which runs the
+// instance again from its last checkpoint, or its start) says "aborted".
+func (fc *faultCase) sourceKilledBeforePrepare(t *testing.T, fault string) {
+	a, b, id, msg := fc.sourceDiesAt(t, fault)
+	wantMessage(t, "migrate (source died)", msg, nil, sourceLost...)
+	if s, ok := psStatus(t, b, id); ok {
+		t.Errorf("destination lists the instance (%s) of a migration that never prepared", s)
+	}
+	a.o.env = nil
+	a.start(t)
+	wantStatus(t, a, id, "running")
+	fc.finish(t, id, a, a, "", b)
+}
+
+// l. The destination dies right after it acknowledged the commit, before
+// its first checkpoint of the instance. The source kept its paused copy
+// and a durable fallback: once the restarted destination answers that it
+// lost the instance, the source runs it again (at a higher epoch). If the
+// destination did write its checkpoint in time, it runs it instead.
+// Either way, one copy, output intact.
+func (fc *faultCase) destKilledAfterCommit(t *testing.T) {
+	a := startNode(t, "a", nodeOpts{})
+	b := startNode(t, "b", nodeOpts{env: []string{"ROAM_FAULT=dest-after-commit"}})
+	logsOnFailure(t, a, b)
+	id := fc.start(t, a)
+	neverTwoRunning(t, id, a, b)
+	r := cli(t, a.url, "migrate", id, "--to", b.url)
+	t.Logf("migrate: exit %d: %s%s", r.code, bytes.TrimSpace(r.stdout), bytes.TrimSpace(r.stderr))
+	if !b.exited(10 * time.Second) {
+		t.Fatalf("destination did not kill itself after the commit:\n%s", b.log())
+	}
+	if r.code != 0 {
+		t.Errorf("migrate: the destination acknowledged the commit, yet migrate failed: %v", r)
+	}
+	b.o.env = nil
+	b.start(t)
+	fc.finishOnHolder(t, id, a, b)
+}
+
+// m. Both nodes die right after the commit: the source as soon as it has
+// the acknowledgement, the destination as soon as it sent it. Restarted,
+// they agree on one holder: the destination if it had its checkpoint,
+// else the source from its own copy.
+func (fc *faultCase) bothKilledAfterCommit(t *testing.T) {
+	a := startNode(t, "a", nodeOpts{env: []string{"ROAM_FAULT=source-after-commit"}})
+	b := startNode(t, "b", nodeOpts{env: []string{"ROAM_FAULT=dest-after-commit"}})
+	logsOnFailure(t, a, b)
+	id := fc.start(t, a)
+	neverTwoRunning(t, id, a, b)
+	migrateFails(t, a, id, b.url)
+	if !a.exited(10*time.Second) || !b.exited(10*time.Second) {
+		t.Fatalf("both nodes should have killed themselves after the commit")
+	}
+	a.o.env, b.o.env = nil, nil
+	b.start(t)
+	a.start(t)
+	fc.finishOnHolder(t, id, a, b)
+}
+
+// n. The source dies for good with the migration prepared and not
+// committed: the destination lists it as in-doubt after --in-doubt-after,
+// and the operator commits it with roam resolve. A source that comes back
+// later redirects to the destination and never runs it.
+func (fc *faultCase) sourceGoneResolve(t *testing.T) {
+	a, b, id, _ := fc.sourceDiesAt(t, "source-before-commit", "--in-doubt-after", "1s")
+	ok := pollUntil(t, 30*time.Second, func() bool { s, _ := psStatus(t, b, id); return s == "in-doubt" })
+	if !ok {
+		t.Fatalf("destination did not list the instance as in-doubt within 30 s:\n%s", b.log())
+	}
+	if l := locate(t, b, id); l.code != http.StatusNotFound {
+		t.Errorf("an in-doubt instance must not be served as held: %s", l)
+	}
+	r := cli(t, b.url, "resolve", id)
+	if r.code != 2 {
+		t.Errorf("resolve without --commit or --abort: exit %d, want 2 (usage)", r.code)
+	}
+	out := mustCLI(t, b.url, "resolve", id, "--commit")
+	if out != id+" committed" {
+		t.Errorf("resolve --commit: %q", out)
+	}
+	r = cli(t, b.url, "resolve", id, "--abort")
+	if msg := singleLineError(t, r); r.code != 1 || !containsAny(msg, "no migration") {
+		t.Errorf("second resolve: exit %d %q, want 1: nothing to resolve", r.code, msg)
+	}
+	a.o.env = nil
+	a.start(t)
+	stopWatch := watchNeverRuns(t, a, id)
+	fc.finish(t, id, b, b, b.url, a)
+	stopWatch()
+	pollUntil(t, 10*time.Second, func() bool { return locate(t, a, id).code == http.StatusTemporaryRedirect })
+	if l := locate(t, a, id); l.code != http.StatusTemporaryRedirect || l.movedTo != b.url {
+		t.Errorf("restarted source: %s, want a 307 to %s", l, b.url)
+	}
+}
+
+// finishOnHolder waits until exactly one of the nodes holds the instance
+// (200) and the other does not list it, then checks its run to the end.
+func (fc *faultCase) finishOnHolder(t *testing.T, id string, a, b *nodeProc) {
+	t.Helper()
+	var holder, other *nodeProc
+	settled := pollUntil(t, 30*time.Second, func() bool {
+		la, lb := locate(t, a, id), locate(t, b, id)
+		switch {
+		case la.code == http.StatusOK && lb.code != http.StatusOK:
+			holder, other = a, b
+		case lb.code == http.StatusOK && la.code != http.StatusOK:
+			holder, other = b, a
+		default:
+			return false
+		}
+		_, listed := psStatus(t, other, id)
+		return !listed
+	})
+	if !settled {
+		t.Fatalf("no single holder within 30 s: a %s, b %s", locate(t, a, id), locate(t, b, id))
+	}
+	t.Logf("holder: %s (%s)", holder.name, locate(t, holder, id))
+	w := cli(t, holder.url, "wait", id)
+	if w.code != fc.ref.code {
+		t.Errorf("wait on %s: exit %d, want %d\n%v", holder.name, w.code, fc.ref.code, w)
+	}
+	l := cli(t, holder.url, "logs", id)
+	if !bytes.Equal(l.stdout, fc.ref.stdout) {
+		t.Errorf("stdout on %s differs from roam run: %s", holder.name, firstDiff(fc.ref.stdout, l.stdout))
+	}
+	if _, listed := psStatus(t, other, id); listed {
+		t.Errorf("node %s lists %s, yet %s holds it", other.name, id, holder.name)
+	}
+}
+
+// neverTwoRunning polls every node's instance list until the test ends and
+// fails it if the instance is ever listed running on two nodes at once. The
+// lists are read one after the other, so a move could fall between two
+// reads: a node seen running before another is asked again after it, and
+// only a node still running then counts.
+func neverTwoRunning(t *testing.T, id string, nodes ...*nodeProc) {
+	stop, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			var running []*nodeProc
+			for _, n := range nodes {
+				if listsRunning(n, id) {
+					running = append(running, n)
+				}
+			}
+			if len(running) > 1 && listsRunning(running[0], id) {
+				t.Errorf("instance %s is running on %s and %s at once", id, running[0].name, running[1].name)
+				return
+			}
+			select {
+			case <-stop:
+				return
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+	}()
+	t.Cleanup(func() { close(stop); <-done })
+}
+
+// listsRunning: n is up and lists the instance as running.
+func listsRunning(n *nodeProc, id string) bool {
+	code, _, body, err := apiDo(http.MethodGet, n.url+"/v1/instances", nil)
+	if err != nil || code != http.StatusOK {
+		return false // down: it runs nothing
+	}
+	var list struct {
+		Instances []struct {
+			ID     string `json:"id"`
+			Status string `json:"status"`
+		} `json:"instances"`
+	}
+	if json.Unmarshal(body, &list) != nil {
+		return false
+	}
+	for _, in := range list.Instances {
+		if in.ID == id && in.Status == "running" {
+			return true
+		}
+	}
+	return false
 }

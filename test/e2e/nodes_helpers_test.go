@@ -76,6 +76,7 @@ type nodeOpts struct {
 	wrapper []string // command to run the binary under (qemu-aarch64-static)
 	engine  string   // --engine
 	volumes []string // --volume NAME=HOSTPATH each
+	args    []string // more flags of roam node
 }
 
 // freePort returns a loopback address nothing listens on, so that a node
@@ -116,6 +117,7 @@ func (n *nodeProc) start(t testing.TB) {
 	for _, v := range n.o.volumes {
 		args = append(args, "--volume", v)
 	}
+	args = append(args, n.o.args...)
 	argv := append(append(append([]string{}, n.o.wrapper...), bin), args...)
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = append(cleanEnv(), "ROAM_TOKEN="+poolToken, "ROAM_PEER_TOKEN="+peerToken)

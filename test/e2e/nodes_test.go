@@ -13,8 +13,10 @@ import (
 func TestNodeMigrateSmoke(t *testing.T) {
 	a, b := startNode(t, "a", nodeOpts{}), startNode(t, "b", nodeOpts{})
 	module := wasmPath("c-sleep")
-	want := roam(t, "run", module, "25")
-	id := mustCLI(t, a.url, "start", module, "25")
+	// 150 ticks (3 s): the program outlives both moves even on a loaded
+	// machine, where the first one waits for the destination's compile.
+	want := roam(t, "run", module, "150")
+	id := mustCLI(t, a.url, "start", module, "150")
 	time.Sleep(100 * time.Millisecond)
 	line := mustCLI(t, a.url, "migrate", id, "--to", b.url)
 	if !strings.HasPrefix(line, "migrated "+id+" to "+b.url+": downtime=") {
