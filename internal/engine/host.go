@@ -3,7 +3,6 @@ package engine
 import (
 	"context"
 	"fmt"
-	"runtime"
 	"time"
 
 	"github.com/tetratelabs/wazero/api"
@@ -110,69 +109,22 @@ func (in *Instance) instantiateRoam(ctx context.Context) error {
 	return err
 }
 
-// poll is the pause check. The interpreter calls it at every poll, and the
-// request arrives through an atomic flag, never by writing the global from
-// another goroutine. Compiled code calls it when its tick global runs out:
-// this call is the guest's only way back into Go, so the tick is refilled
-// to come back about every pollPeriod, which bounds how long a spinning
-// guest can hold up a stop-the-world of the Go runtime.
+// poll is the interpreter's pause check: the request arrives through an
+// atomic flag, never by writing the global from another goroutine.
+// Compiled code reads the state global instead, and yields when its poll
+// count runs out (see unwind and Call).
 func (in *Instance) poll(_ context.Context, _ api.Module, stack []uint64) {
 	if in.skipPoll {
 		in.skipPoll = false
 		stack[0] = uint64(in.state)
 		return
 	}
-	if in.tickG == nil {
-		if in.pauseFlag.Load() && in.state == transform.StateRunning {
-			in.mu.Lock()
-			in.setStateLocked(transform.StateUnwinding)
-			in.mu.Unlock()
-		}
-		stack[0] = uint64(in.state)
-		return
-	}
-	in.mu.Lock()
-	refilled := false
-	switch {
-	case in.state != transform.StateRunning:
-	case in.pauseReq:
+	if in.pauseFlag.Load() && in.state == transform.StateRunning {
+		in.mu.Lock()
 		in.setStateLocked(transform.StateUnwinding)
-	default:
-		in.refillLocked()
-		refilled = true
+		in.mu.Unlock()
 	}
 	stack[0] = uint64(in.state)
-	in.mu.Unlock()
-	if refilled {
-		// Let other goroutines have this P: the scheduler could only take
-		// it back from compiled code after a 10 ms time slice.
-		runtime.Gosched()
-		in.lastPoll = time.Now() // the guest's time only
-	}
-}
-
-// Tick budgets of compiled code: the refill aims at one roam.poll call
-// per pollPeriod, whatever the loop's speed.
-const (
-	pollPeriod    = 100 * time.Microsecond
-	initialBudget = 1 << 10
-	maxBudget     = 1 << 16
-)
-
-// refillLocked sets the tick global to a budget that doubles while polls
-// come faster than pollPeriod/2 and scales down at once when they come
-// slower than 2*pollPeriod (a blocking call in between also counts as
-// slow; the budget grows back within a few periods).
-func (in *Instance) refillLocked() {
-	if !in.lastPoll.IsZero() {
-		switch el := time.Since(in.lastPoll); {
-		case el < pollPeriod/2:
-			in.budget = min(2*in.budget, maxBudget)
-		case el > 2*pollPeriod:
-			in.budget = max(int32(int64(in.budget)*int64(pollPeriod)/int64(el)), 1)
-		}
-	}
-	in.tickG.Set(uint64(in.budget))
 }
 
 // unwind closes the frame whose values were just pushed. The first frame of
@@ -186,6 +138,15 @@ func (in *Instance) unwind(_ context.Context, _ api.Module, stack []uint64) {
 			mode = 1
 		}
 		in.recall = false // consumed: a later pause must not call a completed import again
+		in.mu.Lock()
+		if in.state == transform.StateRunning && in.tickG != nil {
+			// Compiled code whose poll count ran out: the callers unwind
+			// too, and Call rewinds at once unless a pause came meanwhile.
+			in.yielding = true
+			in.ran = time.Since(in.runSince)
+			in.setStateLocked(transform.StateUnwinding)
+		}
+		in.mu.Unlock()
 	}
 	in.frames = append(in.frames, snapshot.Frame{Func: fn, Site: 2*site + mode, Values: in.pending})
 	in.pending = nil
@@ -239,7 +200,8 @@ func (in *Instance) rewound(_ context.Context, _ api.Module, _ []uint64) {
 
 // rewoundLoop ends a rewind that goes back to a loop header, whose poll
 // runs again. A pause already pending must not fire at that same poll, or
-// the instance would stop where it started: that poll is skipped.
+// the instance would stop where it started: on the interpreter that poll
+// is skipped; compiled code stops when the loop's count runs out.
 func (in *Instance) rewoundLoop(_ context.Context, _ api.Module, _ []uint64) {
 	in.endRewind(true)
 }
@@ -258,14 +220,18 @@ func (in *Instance) endRewind(loop bool) {
 		in.setStateLocked(transform.StateRunning)
 	case !loop:
 		in.setStateLocked(transform.StateUnwinding)
+	case in.tickG != nil:
+		// Compiled code: the pending pause lands when the loop's poll
+		// count runs out.
+		in.setStateLocked(transform.StateRunning)
 	default:
 		in.setStateLocked(transform.StateRunning)
 		in.skipPoll = true
-		if in.tickG != nil {
-			// Compiled code: the pending pause lands when this count runs
-			// out, as a request made now would (the interpreter's lands at
-			// the poll after next).
-			in.tickG.Set(uint64(in.budget))
+	}
+	if in.tickG != nil {
+		in.runSince = time.Now()
+		if !in.yieldStart.IsZero() {
+			in.yieldCost, in.yieldStart = in.runSince.Sub(in.yieldStart), time.Time{}
 		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"reflect"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -56,12 +57,22 @@ type Instance struct {
 	pauseTimer *time.Timer
 	running    bool
 	pauseFlag  atomic.Bool
-	skipPoll   bool   // the next poll ignores a pending pause (see rewoundLoop)
+	skipPoll   bool   // interpreter: the next poll ignores a pending pause (see rewoundLoop)
 	state      uint32 // last value written to the state global (runner's view)
 	stateG     api.MutableGlobal
-	tickG      api.MutableGlobal // compiler only: polls left before compiled code calls roam.poll
-	budget     int32             // the tick global's refill, adapted to pollPeriod
-	lastPoll   time.Time
+
+	// Yields of compiled code (see transform's emitPoll): the tick and
+	// budget globals count polls before the guest unwinds by itself, set
+	// to budget while it runs (setStateLocked); Call rewinds it at once.
+	tickG      api.MutableGlobal
+	budgetG    api.MutableGlobal
+	budget     int32
+	yielding   bool          // the unwind under way is a yield (under mu)
+	runSince   time.Time     // when the guest last started running
+	ran        time.Duration // how long it ran before its last yield
+	yieldStart time.Time     // when the yield's rewind began
+	yieldCost  time.Duration // unwind and rewind of the last yield
+	gosched    time.Time     // when a yield last let other goroutines run
 
 	pending     []snapshot.Value // values of the frame being unwound
 	frames      []snapshot.Frame // unwound frames, innermost first until Run returns
@@ -124,11 +135,12 @@ func (in *Instance) setup(ctx context.Context) error {
 	if in.mod.Migratable {
 		in.stateG, _ = in.inst.ExportedGlobal(transform.ExportState).(api.MutableGlobal)
 		tick, _ := in.inst.ExportedGlobal(transform.ExportTick).(api.MutableGlobal)
-		if in.stateG == nil || tick == nil {
-			return fmt.Errorf("instrumented module has no %s or %s export", transform.ExportState, transform.ExportTick)
+		budget, _ := in.inst.ExportedGlobal(transform.ExportBudget).(api.MutableGlobal)
+		if in.stateG == nil || tick == nil || budget == nil {
+			return fmt.Errorf("instrumented module lacks one of the exports %s, %s, %s", transform.ExportState, transform.ExportTick, transform.ExportBudget)
 		}
 		if !in.rt.pollImport() {
-			in.tickG, in.budget = tick, initialBudget
+			in.tickG, in.budgetG, in.budget = tick, budget, initialBudget
 		}
 	}
 	return in.planEntries()
@@ -155,12 +167,18 @@ func (in *Instance) planEntries() error {
 func (in *Instance) Close(ctx context.Context) error { return in.wz.Close(ctx) }
 
 // setStateLocked writes the state global; in.mu must be held. Compiled
-// code reads it at its next poll, which zeroing the tick global hurries.
+// code's polls see it through the tick and budget globals (emitPoll): 0
+// makes them stop, the budget lets them run.
 func (in *Instance) setStateLocked(s uint32) {
 	in.state = s
 	in.stateG.Set(uint64(s))
-	if in.tickG != nil && s != transform.StateRunning {
-		in.tickG.Set(0)
+	if in.tickG != nil {
+		n := uint64(in.budget)
+		if s != transform.StateRunning {
+			n = 0
+		}
+		in.tickG.Set(n)
+		in.budgetG.Set(n)
 	}
 }
 
@@ -170,6 +188,9 @@ func (in *Instance) setRunning(running bool) {
 	in.running = running
 	if !running || !in.mod.Migratable {
 		return
+	}
+	if in.tickG != nil {
+		in.runSince = time.Now()
 	}
 	switch {
 	case in.rewinding:
@@ -263,10 +284,62 @@ func (in *Instance) Call(ctx context.Context, name string, args ...uint64) ([]ui
 		return nil, fmt.Errorf("%s has no export %q", in.mod.Name, name)
 	}
 	in.entry = name
-	in.setRunning(true)
-	res, err := fn.Call(ctx, args...)
-	in.setRunning(false)
-	return res, in.outcome(err)
+	for {
+		in.setRunning(true)
+		res, err := fn.Call(ctx, args...)
+		in.setRunning(false)
+		if err != nil || !in.unwound || !in.takeYield() {
+			return res, in.outcome(err)
+		}
+		// A yield: Go had its safe points on the way out; rewind at once.
+		// Every goschedEvery, let the other goroutines have this P: the
+		// scheduler would only take it back after a 10 ms time slice,
+		// and a spinning guest would slow every request to the node.
+		// Not at every yield: runtime.Gosched may move the guest to
+		// another thread, at ten times the cost of the yield itself.
+		in.unwound = false
+		reverse(in.frames)
+		in.rewind, in.frames, in.rewinding = in.frames, nil, true
+		if in.yieldStart = time.Now(); in.yieldStart.Sub(in.gosched) > goschedEvery {
+			runtime.Gosched()
+			in.gosched = time.Now()
+		}
+		args = zeroArgs(fn)
+	}
+}
+
+// Yield period of compiled code: about every yieldPeriod of guest time,
+// longer where a yield (unwind and rewind of the whole stack) costs more
+// than 1% of that, so a deep stack does not pay much more than a shallow
+// one.
+const (
+	yieldPeriod   = 100 * time.Microsecond
+	goschedEvery  = 2 * time.Millisecond
+	initialBudget = 1 << 10
+	maxBudget     = 1 << 24
+)
+
+// takeYield reports whether the unwind that just ended is a yield, not a
+// pause (a pause that came during a yield makes it one), and adapts the
+// budget of the next run: it doubles while runs end faster than half the
+// period and scales down at once when they last more than twice it (a
+// blocking call counts as running here).
+func (in *Instance) takeYield() bool {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	y := in.yielding && !in.pauseReq
+	in.yielding = false
+	if !y {
+		return false
+	}
+	period := max(yieldPeriod, 100*in.yieldCost)
+	switch {
+	case in.ran < period/2:
+		in.budget = int32(min(2*int64(in.budget), maxBudget))
+	case in.ran > 2*period:
+		in.budget = int32(max(int64(in.budget)*int64(period)/int64(in.ran), 1))
+	}
+	return true
 }
 
 // Resume continues a restored instance: it re-enters the export that was

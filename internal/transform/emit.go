@@ -65,9 +65,7 @@ func (f *fnT) run(tree []node) error {
 	}
 	f.live = computeLiveness(tree, f.saved, f.entrySP)
 	f.pushOrigLabel()
-	if !f.t.opts.PollImport && f.t.an.hasLoop[f.orig-f.t.numImportedFuncs] {
-		f.emit(wasm.Instr{Op: wasm.OpGlobalGet, Imm: uint64(f.t.tickGlobal)}, wasm.Instr{Op: wasm.OpLocalSet, Imm: uint64(f.countdown)})
-	}
+	f.emitRefill()
 	f.emitLevel(tree, level{fn: true, headerSP: f.entrySP, lo: 0, hi: f.nextSP}, nil)
 	f.out = append(f.out, wasm.Instr{Op: wasm.OpEnd})
 	return nil

@@ -22,7 +22,7 @@ import (
 //
 // History: 1 (2026-11-26) first scheme; 2 (2026-11-26) integer remainders
 // rewritten as divisions (avoidRemainders); 3 (2026-12-04) compiled code
-// polls through roam.poll when the tick global runs out (emitPoll).
+// counts its polls and yields to Go when the count runs out (emitPoll).
 const Version = 3
 
 // HostModule is the import module of the functions the instrumented code calls.
@@ -30,12 +30,13 @@ const HostModule = "roam"
 
 // Names of the exports the transform adds.
 const (
-	ExportState = "roam.state" // i32 global: 0 running, 1 unwinding, 2 rewinding
-	ExportTick  = "roam.tick"  // i32 global: compiled code calls roam.poll when its count down reaches 0
-	ExportStart = "roam.start" // the module's start function, taken out of the start section
-	ExportData  = "roam.data_drop"
-	ExportElem  = "roam.elem_drop"
-	MetaSection = "roam.meta"
+	ExportState  = "roam.state"  // i32 global: 0 running, 1 unwinding, 2 rewinding
+	ExportTick   = "roam.tick"   // i32 global: recursive entries left before compiled code yields (see emitPoll)
+	ExportBudget = "roam.budget" // i32 global: loop polls a function runs before compiled code yields
+	ExportStart  = "roam.start"  // the module's start function, taken out of the start section
+	ExportData   = "roam.data_drop"
+	ExportElem   = "roam.elem_drop"
+	MetaSection  = "roam.meta"
 )
 
 // State values of the ExportState global.
