@@ -143,7 +143,8 @@ func (in *Instance) unwind(_ context.Context, _ api.Module, stack []uint64) {
 			// Compiled code whose poll count ran out: the callers unwind
 			// too, and Call rewinds at once unless a pause came meanwhile.
 			in.yielding = true
-			in.ran = time.Since(in.runSince)
+			in.unwindAt = time.Now()
+			in.ran = in.unwindAt.Sub(in.runSince)
 			in.setStateLocked(transform.StateUnwinding)
 		}
 		in.mu.Unlock()
@@ -200,8 +201,10 @@ func (in *Instance) rewound(_ context.Context, _ api.Module, _ []uint64) {
 
 // rewoundLoop ends a rewind that goes back to a loop header, whose poll
 // runs again. A pause already pending must not fire at that same poll, or
-// the instance would stop where it started: on the interpreter that poll
-// is skipped; compiled code stops when the loop's count runs out.
+// the instance would stop where it started: that poll is skipped (on
+// compiled code, the tick global lets rewoundLoopPolls polls through).
+const rewoundLoopPolls = 16
+
 func (in *Instance) rewoundLoop(_ context.Context, _ api.Module, _ []uint64) {
 	in.endRewind(true)
 }
@@ -221,9 +224,9 @@ func (in *Instance) endRewind(loop bool) {
 	case !loop:
 		in.setStateLocked(transform.StateUnwinding)
 	case in.tickG != nil:
-		// Compiled code: the pending pause lands when the loop's poll
-		// count runs out.
+		// Compiled code: the pause lands a few polls later.
 		in.setStateLocked(transform.StateRunning)
+		in.tickG.Set(rewoundLoopPolls)
 	default:
 		in.setStateLocked(transform.StateRunning)
 		in.skipPoll = true

@@ -61,16 +61,16 @@ type Instance struct {
 	state      uint32 // last value written to the state global (runner's view)
 	stateG     api.MutableGlobal
 
-	// Yields of compiled code (see transform's emitPoll): the tick and
-	// budget globals count polls before the guest unwinds by itself, set
-	// to budget while it runs (setStateLocked); Call rewinds it at once.
+	// Yields of compiled code (see transform's emitPoll): the tick global
+	// counts polls before the guest unwinds by itself, set to budget while
+	// it runs (setStateLocked); Call rewinds it at once.
 	tickG      api.MutableGlobal
-	budgetG    api.MutableGlobal
 	budget     int32
 	yielding   bool          // the unwind under way is a yield (under mu)
 	runSince   time.Time     // when the guest last started running
 	ran        time.Duration // how long it ran before its last yield
-	yieldStart time.Time     // when the yield's rewind began
+	unwindAt   time.Time     // when the yield's unwind began
+	yieldStart time.Time     // when the yield's rewind began, less the unwind's time
 	yieldCost  time.Duration // unwind and rewind of the last yield
 	gosched    time.Time     // when a yield last let other goroutines run
 
@@ -135,12 +135,11 @@ func (in *Instance) setup(ctx context.Context) error {
 	if in.mod.Migratable {
 		in.stateG, _ = in.inst.ExportedGlobal(transform.ExportState).(api.MutableGlobal)
 		tick, _ := in.inst.ExportedGlobal(transform.ExportTick).(api.MutableGlobal)
-		budget, _ := in.inst.ExportedGlobal(transform.ExportBudget).(api.MutableGlobal)
-		if in.stateG == nil || tick == nil || budget == nil {
-			return fmt.Errorf("instrumented module lacks one of the exports %s, %s, %s", transform.ExportState, transform.ExportTick, transform.ExportBudget)
+		if in.stateG == nil || tick == nil {
+			return fmt.Errorf("instrumented module lacks the export %s or %s", transform.ExportState, transform.ExportTick)
 		}
 		if !in.rt.pollImport() {
-			in.tickG, in.budgetG, in.budget = tick, budget, initialBudget
+			in.tickG, in.budget = tick, initialBudget
 		}
 	}
 	return in.planEntries()
@@ -167,8 +166,8 @@ func (in *Instance) planEntries() error {
 func (in *Instance) Close(ctx context.Context) error { return in.wz.Close(ctx) }
 
 // setStateLocked writes the state global; in.mu must be held. Compiled
-// code's polls see it through the tick and budget globals (emitPoll): 0
-// makes them stop, the budget lets them run.
+// code's polls see it through the tick global (emitPoll): 0 makes them
+// stop, the budget lets them run.
 func (in *Instance) setStateLocked(s uint32) {
 	in.state = s
 	in.stateG.Set(uint64(s))
@@ -178,7 +177,6 @@ func (in *Instance) setStateLocked(s uint32) {
 			n = 0
 		}
 		in.tickG.Set(n)
-		in.budgetG.Set(n)
 	}
 }
 
@@ -300,10 +298,12 @@ func (in *Instance) Call(ctx context.Context, name string, args ...uint64) ([]ui
 		in.unwound = false
 		reverse(in.frames)
 		in.rewind, in.frames, in.rewinding = in.frames, nil, true
-		if in.yieldStart = time.Now(); in.yieldStart.Sub(in.gosched) > goschedEvery {
+		unwind := time.Since(in.unwindAt)
+		if time.Since(in.gosched) > goschedEvery {
 			runtime.Gosched()
 			in.gosched = time.Now()
 		}
+		in.yieldStart = time.Now().Add(-unwind) // the yield's cost leaves Gosched out
 		args = zeroArgs(fn)
 	}
 }

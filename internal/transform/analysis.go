@@ -61,7 +61,6 @@ func unsupportedIn(body []wasm.Instr) string {
 type analysis struct {
 	mayUnwind []bool
 	entryPoll []bool
-	hasLoop   []bool
 }
 
 // analyse computes which functions can reach a safe point. Indirect calls
@@ -91,7 +90,7 @@ func analyse(m *wasm.Module, blockingImport func(idx uint32) bool) analysis {
 			callees[i] = append(callees[i], byType[typeKeyOf(m, ti)]...)
 		}
 	}
-	a := analysis{mayUnwind: make([]bool, n), entryPoll: recursive(callees, nImp), hasLoop: hasLoop}
+	a := analysis{mayUnwind: make([]bool, n), entryPoll: recursive(callees, nImp)}
 	for i := 0; i < n; i++ {
 		a.mayUnwind[i] = hasLoop[i] || a.entryPoll[i]
 		for _, c := range callees[i] {

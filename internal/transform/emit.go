@@ -17,7 +17,6 @@ type fnT struct {
 	live   map[int]bitset // safe point -> original locals live there
 
 	site, v128tmp, i64tmp uint32
-	countdown             uint32 // loop polls left before roam.poll (compiled code)
 	firstTemp             int
 
 	nextSP     int
@@ -53,7 +52,6 @@ func (f *fnT) run(tree []node) error {
 	f.site = f.addLocal(wasm.I32)
 	f.v128tmp = f.addLocal(wasm.V128)
 	f.i64tmp = f.addLocal(wasm.I64)
-	f.countdown = f.addLocal(wasm.I32)
 	f.firstTemp = len(f.locals)
 	if err := f.allocTemps(tree, 0); err != nil {
 		return err
@@ -65,7 +63,6 @@ func (f *fnT) run(tree []node) error {
 	}
 	f.live = computeLiveness(tree, f.saved, f.entrySP)
 	f.pushOrigLabel()
-	f.emitRefill()
 	f.emitLevel(tree, level{fn: true, headerSP: f.entrySP, lo: 0, hi: f.nextSP}, nil)
 	f.out = append(f.out, wasm.Instr{Op: wasm.OpEnd})
 	return nil

@@ -15,7 +15,6 @@ type transformer struct {
 	shift            uint32 // how far defined functions moved
 	stateGlobal      uint32
 	tickGlobal       uint32
-	budgetGlobal     uint32
 	names            map[uint32]string
 	an               analysis
 	spCalls          map[string]bool // signatures whose indirect calls may unwind

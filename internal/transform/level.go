@@ -129,7 +129,7 @@ func (f *fnT) emitPrologue(chain []*scope) {
 	lv := chain[len(chain)-1].lv
 	pt := f.blockType(lv.params, lv.params)
 	if lv.headerSP >= 0 {
-		f.emitPoll(lv.loop)
+		f.emitPoll()
 		f.open(wasm.OpIf, pt)
 	}
 	f.emit(wasm.Instr{Op: wasm.OpGlobalGet, Imm: uint64(f.t.stateGlobal)}, i32const(StateRewinding), wasm.Instr{Op: wasm.OpI32Eq})
@@ -151,47 +151,24 @@ func (f *fnT) emitPrologue(chain []*scope) {
 
 // emitPoll leaves a value that is non-zero when the poll must stop: to
 // unwind or, when rewinding, to dispatch. On the interpreter the roam.poll
-// import answers every time. Compiled code counts polls down instead: when
-// the count runs out it unwinds, for a pause if one was asked, otherwise as
-// a yield that the engine rewinds at once. The yield is how Go gets a safe
-// point, since compiled guest code cannot be preempted and would otherwise
-// stall every stop-the-world of the process. Its path leaves the function,
-// so the loop's values need not survive a call (a call that came back into
-// the loop would make the compiler spill them on every iteration).
-//
-// Loop headers count in a local, a register: one decrement and a branch,
-// no memory access. The local is set from the budget global at the
-// function's entry, after each call that may unwind and at the end of a
-// rewind (emitRefill); the host sets the budget to 0 to rewind (every poll
-// then dispatches) and to pause (the running loop stops when its count
-// runs out, any other at its next poll). The entry of a recursive function
-// counts the tick global itself, since a local starts again with each
-// call; the host zeroes it in the same cases.
-func (f *fnT) emitPoll(loop bool) {
+// import answers every time. Compiled code counts the tick global down and
+// stops when it runs out: for a pause or a rewind the host sets it to 0,
+// otherwise it is a yield, which the engine rewinds at once. The yield is
+// how Go gets a safe point, since compiled guest code cannot be preempted
+// and would otherwise stall every stop-the-world of the process. Its path
+// leaves the function, so the loop's values need not survive a call (a
+// call that came back into the loop would make the compiler spill them on
+// every iteration). One global for every poll, so that the count runs out
+// however the time is spent: a loop that calls a function with a loop of
+// its own counts both.
+func (f *fnT) emitPoll() {
 	if f.t.opts.PollImport {
 		f.emit(f.callHost("poll"))
-		return
-	}
-	if loop {
-		count := uint64(f.countdown)
-		f.emit(wasm.Instr{Op: wasm.OpLocalGet, Imm: count}, i32const(1), wasm.Instr{Op: wasm.OpI32Sub},
-			wasm.Instr{Op: wasm.OpLocalTee, Imm: count}, i32const(0), wasm.Instr{Op: wasm.OpI32LeS})
 		return
 	}
 	tick := wasm.Instr{Op: wasm.OpGlobalGet, Imm: uint64(f.t.tickGlobal)}
 	f.emit(tick, i32const(1), wasm.Instr{Op: wasm.OpI32Sub},
 		wasm.Instr{Op: wasm.OpGlobalSet, Imm: uint64(f.t.tickGlobal)}, tick, i32const(0), wasm.Instr{Op: wasm.OpI32LeS})
-}
-
-// emitRefill sets the loop count of compiled code from the budget global.
-func (f *fnT) emitRefill() {
-	if f.countsLoops() {
-		f.emit(wasm.Instr{Op: wasm.OpGlobalGet, Imm: uint64(f.t.budgetGlobal)}, wasm.Instr{Op: wasm.OpLocalSet, Imm: uint64(f.countdown)})
-	}
-}
-
-func (f *fnT) countsLoops() bool {
-	return !f.t.opts.PollImport && f.t.an.hasLoop[f.orig-f.t.numImportedFuncs]
 }
 
 func (f *fnT) emitRestoreLocals() {
@@ -299,12 +276,10 @@ func (f *fnT) emitCase(seq []node, lv level, p *plan, c rewindCase) {
 			// reload the memory base and spilled values every iteration.
 			// The host lets this pass of the poll through (see rewound_loop).
 			f.emit(f.callHost("rewound_loop"))
-			f.emitRefill()
 			f.emitBr(lv.loopLabel)
 			return
 		}
 		f.emit(f.callHost("rewound"))
-		f.emitRefill()
 		f.emitBr(p.label[p.header])
 	case caseEnter:
 		ins, _, _ := f.constructIO(n)
@@ -324,7 +299,6 @@ func (f *fnT) emitCase(seq []node, lv level, p *plan, c rewindCase) {
 		f.emitPops(sig.Results)
 		if c.kind == caseAfter {
 			f.emit(f.callHost("rewound"))
-			f.emitRefill()
 			f.emitBr(p.label[p.after[c.node]])
 			return
 		}
@@ -365,7 +339,6 @@ func (f *fnT) emitSafeCall(n *node, lv level) {
 	f.open(wasm.OpIf, f.blockType(after, after))
 	f.emitUnwind(after, n.sp, kind)
 	f.close()
-	f.emitRefill()
 }
 
 // emitConstruct emits a block, loop or if that contains safe points.

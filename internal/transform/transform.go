@@ -30,13 +30,12 @@ const HostModule = "roam"
 
 // Names of the exports the transform adds.
 const (
-	ExportState  = "roam.state"  // i32 global: 0 running, 1 unwinding, 2 rewinding
-	ExportTick   = "roam.tick"   // i32 global: recursive entries left before compiled code yields (see emitPoll)
-	ExportBudget = "roam.budget" // i32 global: loop polls a function runs before compiled code yields
-	ExportStart  = "roam.start"  // the module's start function, taken out of the start section
-	ExportData   = "roam.data_drop"
-	ExportElem   = "roam.elem_drop"
-	MetaSection  = "roam.meta"
+	ExportState = "roam.state" // i32 global: 0 running, 1 unwinding, 2 rewinding
+	ExportTick  = "roam.tick"  // i32 global: polls left before compiled code yields (see emitPoll)
+	ExportStart = "roam.start" // the module's start function, taken out of the start section
+	ExportData  = "roam.data_drop"
+	ExportElem  = "roam.elem_drop"
+	MetaSection = "roam.meta"
 )
 
 // State values of the ExportState global.
