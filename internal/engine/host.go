@@ -111,8 +111,8 @@ func (in *Instance) instantiateRoam(ctx context.Context) error {
 
 // poll is the interpreter's pause check: the request arrives through an
 // atomic flag, never by writing the global from another goroutine.
-// Compiled code reads the state global instead, and yields when its poll
-// count runs out (see unwind and Call).
+// Compiled code counts the tick global down instead, and yields when it
+// runs out (see unwind and Call).
 func (in *Instance) poll(_ context.Context, _ api.Module, stack []uint64) {
 	if in.skipPoll {
 		in.skipPoll = false

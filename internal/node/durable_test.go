@@ -131,7 +131,8 @@ func TestResolveAsksTheSource(t *testing.T) {
 		src := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			writeJSON(w, http.StatusOK, map[string]string{"outcome": c.source})
 		}))
-		n, err := New(Config{Dir: t.TempDir(), Name: "b", Token: testToken, Log: log.New(io.Discard, "", 0)})
+		n, err := New(Config{Dir: t.TempDir(), Name: "b", Token: testToken, PeerToken: testPeerToken, Peers: []string{src.URL},
+			Log: log.New(io.Discard, "", 0)})
 		if err != nil {
 			t.Fatal(err)
 		}

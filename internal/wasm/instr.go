@@ -51,7 +51,6 @@ const (
 	OpI32Ne              Opcode = 0x47
 	OpI32LeS             Opcode = 0x4C
 	OpI32Sub             Opcode = 0x6B
-	OpI32Or              Opcode = 0x72
 	OpRefNull            Opcode = 0xD0
 	OpRefIsNull          Opcode = 0xD1
 	OpRefFunc            Opcode = 0xD2
