@@ -189,6 +189,12 @@ func (in *Instance) setRunning(running bool) {
 	}
 	if in.tickG != nil {
 		in.runSince = time.Now()
+		if in.rewinding && in.yieldStart.IsZero() {
+			// A resume: its first yield would unwind and rewind the whole
+			// stack again; on a deep one that can take as long as a
+			// --migrate-every hop. Start with a budget that grows with it.
+			in.budget = int32(min(maxBudget, max(int64(in.budget), framePolls*int64(len(in.rewind)))))
+		}
 	}
 	switch {
 	case in.rewinding:
@@ -316,6 +322,7 @@ const (
 	yieldPeriod   = 100 * time.Microsecond
 	goschedEvery  = 2 * time.Millisecond
 	initialBudget = 1 << 10
+	framePolls    = 1 << 10 // initial budget per frame of a resumed stack
 	maxBudget     = 1 << 24
 )
 

@@ -44,7 +44,7 @@ var nodeConformCases = []struct {
 	// memory grows, so one move lasts about as long as the program: the
 	// second move meets the end of the program.
 	{name: "c-memgrow", args: []string{"240"}, minSeveral: 1},
-	{name: "c-sleep", args: []string{"75"}},          // 1.5 s, mostly sleeping
+	{name: "c-sleep", args: []string{"150"}},         // 3 s, mostly sleeping
 	{name: "rust-collections", args: []string{"48"}}, // ~1.5 s
 	{name: "rust-recursion", args: []string{"240"}},  // ~1 s at the default DEPTH 20000
 }
