@@ -190,10 +190,10 @@ func (in *Instance) setRunning(running bool) {
 	if in.tickG != nil {
 		in.runSince = time.Now()
 		if in.rewinding && in.yieldStart.IsZero() {
-			// A resume: its first yield would unwind and rewind the whole
-			// stack again; on a deep one that can take as long as a
-			// --migrate-every hop. Start with a budget that grows with it.
-			in.budget = int32(min(maxBudget, max(int64(in.budget), framePolls*int64(len(in.rewind)))))
+			// A resume: a first yield soon after it would unwind and rewind
+			// a stack that may be deep, and can take as long as a whole
+			// --migrate-every hop. The budget comes down at the first yield.
+			in.budget = maxBudget
 		}
 	}
 	switch {
@@ -322,7 +322,6 @@ const (
 	yieldPeriod   = 100 * time.Microsecond
 	goschedEvery  = 2 * time.Millisecond
 	initialBudget = 1 << 10
-	framePolls    = 1 << 10 // initial budget per frame of a resumed stack
 	maxBudget     = 1 << 24
 )
 

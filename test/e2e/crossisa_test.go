@@ -60,7 +60,7 @@ var crossArches = []struct {
 	// rust-collections on arm64 caught wazero v1.12.0's arm64 rem bug
 	// (transform.avoidRemainders).
 	{"arm64", "qemu-aarch64-static", "compiler", []crossProgram{
-		{"c-sleep", []string{"200"}},          // 4 s, sleeping (its first move compiles under qemu)
+		{"c-sleep", []string{"400"}},          // 8 s, sleeping (its first move compiles under qemu)
 		{"c-collections", []string{"40"}},     // 2 s
 		{"rust-collections", []string{"120"}}, // 3 s (its first move compiles for 2 s)
 	}, []crossProgram{
