@@ -138,7 +138,7 @@ func TestStopNonMigratable(t *testing.T) {
 // epoch it has already seen for an instance that left it.
 func TestEpochFencing(t *testing.T) {
 	a, b := startNode(t, "a", t.TempDir()), startNode(t, "b", t.TempDir())
-	in := a.startProgram(t, "c-sleep", "100")
+	in := a.startProgram(t, "c-sleep", "400") // 8 s: outlives the move under the race detector
 	time.Sleep(50 * time.Millisecond)
 	if _, err := migrate(t, a.url, in.ID, b.url); err != nil {
 		t.Fatal(err)
