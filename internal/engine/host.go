@@ -144,7 +144,6 @@ func (in *Instance) unwind(_ context.Context, _ api.Module, stack []uint64) {
 			// too, and Call rewinds at once unless a pause came meanwhile.
 			in.yielding = true
 			in.unwindAt = time.Now()
-			in.ran = in.unwindAt.Sub(in.runSince)
 			in.setStateLocked(transform.StateUnwinding)
 		}
 		in.mu.Unlock()

@@ -68,7 +68,6 @@ type Instance struct {
 	budget     int32
 	yielding   bool          // the unwind under way is a yield (under mu)
 	runSince   time.Time     // when the guest last started running
-	ran        time.Duration // how long it ran before its last yield
 	unwindAt   time.Time     // when the yield's unwind began
 	yieldStart time.Time     // when the yield's rewind began, less the unwind's time
 	yieldCost  time.Duration // unwind and rewind of the last yield
@@ -338,12 +337,12 @@ func (in *Instance) takeYield() bool {
 	if !y {
 		return false
 	}
-	period := max(yieldPeriod, 100*in.yieldCost)
+	period, ran := max(yieldPeriod, 100*in.yieldCost), in.unwindAt.Sub(in.runSince)
 	switch {
-	case in.ran < period/2:
+	case ran < period/2:
 		in.budget = int32(min(2*int64(in.budget), maxBudget))
-	case in.ran > 2*period:
-		in.budget = int32(max(int64(in.budget)*int64(period)/int64(in.ran), 1))
+	case ran > 2*period:
+		in.budget = int32(max(int64(in.budget)*int64(period)/int64(ran), 1))
 	}
 	return true
 }

@@ -34,26 +34,34 @@ type checkpointRef struct {
 // checkpointTick is how often the node looks for checkpoints that are due.
 const checkpointTick = 200 * time.Millisecond
 
-// checkpointLoop takes the periodic checkpoints until the node shuts down.
-func (n *Node) checkpointLoop() {
-	defer n.background.Done()
-	t := time.NewTicker(checkpointTick)
-	defer t.Stop()
-	for {
-		select {
-		case <-n.quit:
-			return
-		case now := <-t.C:
-			for _, in := range n.all() {
-				if !in.checkpointDue(now) {
-					continue
-				}
-				if err := in.checkpointNow(false); err != nil {
-					n.logf("instance %s: checkpoint: %v", in.rec.ID, err)
-				}
-			}
+// checkpointsDue takes the periodic checkpoints that are due at now.
+func (n *Node) checkpointsDue(now time.Time) {
+	for _, in := range n.all() {
+		if !in.checkpointDue(now) {
+			continue
+		}
+		if err := in.checkpointNow(false); err != nil {
+			n.logf("instance %s: checkpoint: %v", in.rec.ID, err)
 		}
 	}
+}
+
+// every runs f with the time every d until the node shuts down.
+func (n *Node) every(d time.Duration, f func(now time.Time)) {
+	n.background.Add(1)
+	go func() {
+		defer n.background.Done()
+		t := time.NewTicker(d)
+		defer t.Stop()
+		for {
+			select {
+			case <-n.quit:
+				return
+			case now := <-t.C:
+				f(now)
+			}
+		}
+	}()
 }
 
 // all lists the instances the node holds or held.

@@ -19,25 +19,14 @@ func (n *Node) startJanitor() {
 			every = min(every, max(d/4, 10*time.Millisecond))
 		}
 	}
-	n.background.Add(1)
-	go func() {
-		defer n.background.Done()
-		t := time.NewTicker(every)
-		defer t.Stop()
-		for {
-			select {
-			case <-n.quit:
-				return
-			case now := <-t.C:
-				if n.cfg.KeepFinished > 0 {
-					n.pruneFinished(now.Add(-n.cfg.KeepFinished))
-				}
-				if n.cfg.ModuleGrace > 0 {
-					n.collectModules(now.Add(-n.cfg.ModuleGrace))
-				}
-			}
+	n.every(every, func(now time.Time) {
+		if n.cfg.KeepFinished > 0 {
+			n.pruneFinished(now.Add(-n.cfg.KeepFinished))
 		}
-	}()
+		if n.cfg.ModuleGrace > 0 {
+			n.collectModules(now.Add(-n.cfg.ModuleGrace))
+		}
+	})
 }
 
 // pruneFinished forgets the instances that ended before cutoff: records,

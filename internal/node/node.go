@@ -255,8 +255,7 @@ func (n *Node) Run(ctx context.Context, ln net.Listener) error {
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	n.startJanitor()
-	n.background.Add(1)
-	go n.checkpointLoop()
+	n.every(checkpointTick, n.checkpointsDue)
 	select {
 	case err := <-errc:
 		return err
