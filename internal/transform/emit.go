@@ -16,8 +16,8 @@ type fnT struct {
 	saved  int            // locals [0, saved) and [firstTemp, len) are saved in frames
 	live   map[int]bitset // safe point -> original locals live there
 
-	site, v128tmp, i64tmp uint32
-	firstTemp             int
+	v128tmp, i64tmp uint32
+	firstTemp       int
 
 	nextSP     int
 	entrySP    int // safe point at the entry of a recursive function, or -1
@@ -35,6 +35,8 @@ type level struct {
 	loop      bool
 	fn        bool
 	headerSP  int // loop header or function-entry safe point, or -1
+	counter   int // loop whose body makes no call: local counting its polls, or -1
+	countFrom int32
 	loopLabel int // loop: index of its label in fnT.labels
 	lo, hi    int // safe point numbers inside [lo, hi)
 }
@@ -49,9 +51,9 @@ func (f *fnT) run(tree []node) error {
 		return err
 	}
 	f.saved = len(f.locals)
-	f.site = f.addLocal(wasm.I32)
 	f.v128tmp = f.addLocal(wasm.V128)
 	f.i64tmp = f.addLocal(wasm.I64)
+	f.assignCounters(tree, -1)
 	f.firstTemp = len(f.locals)
 	if err := f.allocTemps(tree, 0); err != nil {
 		return err
@@ -63,7 +65,7 @@ func (f *fnT) run(tree []node) error {
 	}
 	f.live = computeLiveness(tree, f.saved, f.entrySP)
 	f.pushOrigLabel()
-	f.emitLevel(tree, level{fn: true, headerSP: f.entrySP, lo: 0, hi: f.nextSP}, nil)
+	f.emitLevel(tree, level{fn: true, headerSP: f.entrySP, counter: -1, lo: 0, hi: f.nextSP}, nil)
 	f.out = append(f.out, wasm.Instr{Op: wasm.OpEnd})
 	return nil
 }
@@ -214,4 +216,55 @@ func (f *fnT) constructIO(n *node) (ins, outs []wasm.ValType, err error) {
 		ins = append(ins, wasm.I32)
 	}
 	return ins, results, nil
+}
+
+// assignCounters gives every loop that contains no call a local that counts
+// its header polls down (see emitPrologue), so that its iterations touch no
+// memory; loops nested in such a loop share its local. The local is dead
+// outside the nest, where calls are, so the compiler has no reason to keep
+// it in memory. Both variants have the locals, so frames look the same.
+func (f *fnT) assignCounters(seq []node, counter int) {
+	for i := range seq {
+		n := &seq[i]
+		if !n.hasSP {
+			continue
+		}
+		c := counter
+		if n.in.Op == wasm.OpLoop {
+			if c < 0 && !makesCalls(n.body) {
+				c = int(f.addLocal(wasm.I32))
+				n.newCounter = true
+			}
+			n.counter = c
+		}
+		f.assignCounters(n.body, c)
+		f.assignCounters(n.els, c)
+	}
+}
+
+func makesCalls(seq []node) bool {
+	for i := range seq {
+		switch seq[i].in.Op {
+		case wasm.OpCall, wasm.OpCallIndirect:
+			return true
+		}
+		if makesCalls(seq[i].body) || makesCalls(seq[i].els) {
+			return true
+		}
+	}
+	return false
+}
+
+// size is the number of instructions of a sequence, nested ones included;
+// a bulk memory instruction counts as a whole count of polls (countFrom).
+func size(seq []node) int {
+	n := len(seq)
+	for i := range seq {
+		n += size(seq[i].body) + size(seq[i].els)
+		switch seq[i].in.Op {
+		case wasm.OpMemoryFill, wasm.OpMemoryCopy, wasm.OpMemoryInit:
+			n += pollWork
+		}
+	}
+	return n
 }

@@ -15,6 +15,7 @@ type transformer struct {
 	shift            uint32 // how far defined functions moved
 	stateGlobal      uint32
 	tickGlobal       uint32
+	siteGlobal       uint32 // landing id of the frame being rewound, for its dispatches
 	names            map[uint32]string
 	an               analysis
 	spCalls          map[string]bool // signatures whose indirect calls may unwind

@@ -128,7 +128,16 @@ func (f *fnT) sinks(seq []node, lv level) bool {
 func (f *fnT) emitPrologue(chain []*scope) {
 	lv := chain[len(chain)-1].lv
 	pt := f.blockType(lv.params, lv.params)
-	if lv.headerSP >= 0 {
+	counted := lv.counter >= 0 && !f.t.opts.PollImport
+	if counted {
+		c := uint64(lv.counter)
+		f.emit(wasm.Instr{Op: wasm.OpLocalGet, Imm: c}, i32const(1), wasm.Instr{Op: wasm.OpI32Sub},
+			wasm.Instr{Op: wasm.OpLocalTee, Imm: c}, i32const(0), wasm.Instr{Op: wasm.OpI32LeS})
+		f.open(wasm.OpIf, pt)
+		f.emitPoll()
+		f.emit(wasm.Instr{Op: wasm.OpGlobalGet, Imm: uint64(f.t.stateGlobal)}, wasm.Instr{Op: wasm.OpI32Or})
+		f.open(wasm.OpIf, pt)
+	} else if lv.headerSP >= 0 {
 		f.emitPoll()
 		f.open(wasm.OpIf, pt)
 	}
@@ -146,8 +155,27 @@ func (f *fnT) emitPrologue(chain []*scope) {
 		f.emitUnwind(lv.params, lv.headerSP, KindLoop)
 		f.close()
 	}
+	if counted {
+		// Back to the header rather than on into the body: the body then
+		// has one definition of the counter to start from, not a phi of
+		// two, which wazero's register allocator would keep in memory. The
+		// header takes one off again, so the body runs whatever countFrom.
+		f.emit(wasm.Instr{Op: wasm.OpElse}, i32const(lv.countFrom+1), wasm.Instr{Op: wasm.OpLocalSet, Imm: uint64(lv.counter)})
+		f.emitBr(lv.loopLabel)
+		f.close()
+	}
 	f.close()
 }
+
+// countFrom is how many header polls of a loop whose body has n
+// instructions go by between two reads of the tick global: a few thousand
+// instructions, so that the loop pays for the read less than 1% and a
+// pause still lands within microseconds.
+func countFrom(n int) int32 { return int32(min(max(pollWork/max(n, 1), 1), 1024)) }
+
+// pollWork is about how many instructions run between two reads of the
+// tick global in a loop without calls.
+const pollWork = 4096
 
 // emitPoll leaves a value that is non-zero when the poll must stop: to
 // unwind or, when rewinding, to dispatch. On the interpreter the roam.poll
@@ -172,7 +200,7 @@ func (f *fnT) emitPoll() {
 }
 
 func (f *fnT) emitRestoreLocals() {
-	f.emit(i32const(int32(f.orig)), f.callHost("rewind"), wasm.Instr{Op: wasm.OpLocalSet, Imm: uint64(f.site)})
+	f.emit(i32const(int32(f.orig)), f.callHost("rewind"), wasm.Instr{Op: wasm.OpGlobalSet, Imm: uint64(f.t.siteGlobal)})
 	for i := len(f.locals) - 1; i >= 0; i-- {
 		if f.isSaved(i) {
 			f.emitPop(f.locals[i])
@@ -250,7 +278,7 @@ func (f *fnT) emitDispatch(chain []*scope) {
 		f.open(wasm.OpBlock, wasm.BlockType{})
 	}
 	f.open(wasm.OpBlock, wasm.BlockType{})
-	f.emit(wasm.Instr{Op: wasm.OpLocalGet, Imm: uint64(f.site)}, i32const(int32(2*chain[0].lv.lo)), wasm.Instr{Op: wasm.OpI32Sub},
+	f.emit(wasm.Instr{Op: wasm.OpGlobalGet, Imm: uint64(f.t.siteGlobal)}, i32const(int32(2*chain[0].lv.lo)), wasm.Instr{Op: wasm.OpI32Sub},
 		wasm.Instr{Op: wasm.OpBrTable, Labels: targets})
 	for _, c := range uniq {
 		f.close()
@@ -345,13 +373,17 @@ func (f *fnT) emitSafeCall(n *node, lv level) {
 func (f *fnT) emitConstruct(n *node, lv level, outer []*scope) {
 	ins, _, _ := f.constructIO(n)
 	params, _, _ := f.t.m.BlockSig(n.in.Block)
-	inner := level{params: params, base: len(n.stack) - len(ins), headerSP: -1}
+	inner := level{params: params, base: len(n.stack) - len(ins), headerSP: -1, counter: -1}
+	if n.newCounter {
+		f.emit(i32const(0), wasm.Instr{Op: wasm.OpLocalSet, Imm: uint64(n.counter)})
+	}
 	f.openOrig(*n.in)
 	inner.loopLabel = len(f.labels) - 1
 	body := inner
 	body.lo, body.hi = n.lo, n.mid
 	if n.in.Op == wasm.OpLoop {
 		body.loop, body.headerSP = true, n.lo
+		body.counter, body.countFrom = n.counter, countFrom(size(n.body))
 	}
 	f.emitSeq(n.body, body, outer)
 	if n.hasElse {

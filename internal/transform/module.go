@@ -207,8 +207,8 @@ func appendU32(b []byte, v uint32) []byte {
 // host can read and restore them, and moves the start function to an export.
 func (t *transformer) addStateAndExports() {
 	nGlobals := uint32(t.m.NumImported(wasm.ExternGlobal) + len(t.m.Globals))
-	t.stateGlobal, t.tickGlobal = nGlobals, nGlobals+1
-	for range 2 {
+	t.stateGlobal, t.tickGlobal, t.siteGlobal = nGlobals, nGlobals+1, nGlobals+2
+	for range 3 {
 		t.m.Globals = append(t.m.Globals, wasm.Global{
 			Type: wasm.GlobalType{Type: wasm.I32, Mutable: true},
 			Init: []wasm.Instr{{Op: wasm.OpI32Const}, {Op: wasm.OpEnd}},

@@ -2,23 +2,6 @@ package transform
 
 import "github.com/roam-edge/roam/internal/wasm"
 
-// Integer division and remainder opcodes, and the arithmetic the rewrite uses.
-const (
-	opI32Eq   wasm.Opcode = 0x46
-	opI64Eq   wasm.Opcode = 0x51
-	opI32Mul  wasm.Opcode = 0x6C
-	opI32DivS wasm.Opcode = 0x6D
-	opI32DivU wasm.Opcode = 0x6E
-	opI32RemS wasm.Opcode = 0x6F
-	opI32RemU wasm.Opcode = 0x70
-	opI64Sub  wasm.Opcode = 0x7D
-	opI64Mul  wasm.Opcode = 0x7E
-	opI64DivS wasm.Opcode = 0x7F
-	opI64DivU wasm.Opcode = 0x80
-	opI64RemS wasm.Opcode = 0x81
-	opI64RemU wasm.Opcode = 0x82
-)
-
 // remOps describes each remainder: its type and the matching division.
 var remOps = map[wasm.Opcode]struct {
 	t             wasm.ValType
@@ -26,10 +9,10 @@ var remOps = map[wasm.Opcode]struct {
 	eq            wasm.Opcode
 	signed        bool
 }{
-	opI32RemS: {wasm.I32, opI32DivS, opI32Mul, wasm.OpI32Sub, opI32Eq, true},
-	opI32RemU: {wasm.I32, opI32DivU, opI32Mul, wasm.OpI32Sub, opI32Eq, false},
-	opI64RemS: {wasm.I64, opI64DivS, opI64Mul, opI64Sub, opI64Eq, true},
-	opI64RemU: {wasm.I64, opI64DivU, opI64Mul, opI64Sub, opI64Eq, false},
+	wasm.OpI32RemS: {wasm.I32, wasm.OpI32DivS, wasm.OpI32Mul, wasm.OpI32Sub, wasm.OpI32Eq, true},
+	wasm.OpI32RemU: {wasm.I32, wasm.OpI32DivU, wasm.OpI32Mul, wasm.OpI32Sub, wasm.OpI32Eq, false},
+	wasm.OpI64RemS: {wasm.I64, wasm.OpI64DivS, wasm.OpI64Mul, wasm.OpI64Sub, wasm.OpI64Eq, true},
+	wasm.OpI64RemU: {wasm.I64, wasm.OpI64DivU, wasm.OpI64Mul, wasm.OpI64Sub, wasm.OpI64Eq, false},
 }
 
 // avoidRemainders rewrites every integer remainder x % y of the module's

@@ -17,11 +17,11 @@ func TestNoRemaindersLeft(t *testing.T) {
 	m := &wasm.Module{
 		Types: []wasm.FuncType{{Params: []wasm.ValType{wasm.I32, wasm.I32, wasm.I64, wasm.I64}, Results: []wasm.ValType{wasm.I64}}},
 		Funcs: []wasm.Func{{TypeIdx: 0, Body: []wasm.Instr{
-			get(wasm.OpLocalGet, 0), get(wasm.OpLocalGet, 1), {Op: opI32RemS},
-			get(wasm.OpLocalGet, 0), get(wasm.OpLocalGet, 1), {Op: opI32RemU},
+			get(wasm.OpLocalGet, 0), get(wasm.OpLocalGet, 1), {Op: wasm.OpI32RemS},
+			get(wasm.OpLocalGet, 0), get(wasm.OpLocalGet, 1), {Op: wasm.OpI32RemU},
 			{Op: 0x6A}, {Op: 0xAD}, // i32.add, i64.extend_i32_u
-			get(wasm.OpLocalGet, 2), get(wasm.OpLocalGet, 3), {Op: opI64RemS},
-			get(wasm.OpLocalGet, 2), get(wasm.OpLocalGet, 3), {Op: opI64RemU},
+			get(wasm.OpLocalGet, 2), get(wasm.OpLocalGet, 3), {Op: wasm.OpI64RemS},
+			get(wasm.OpLocalGet, 2), get(wasm.OpLocalGet, 3), {Op: wasm.OpI64RemU},
 			{Op: 0x7C}, {Op: 0x7C}, // i64.add twice
 			{Op: wasm.OpEnd},
 		}}},

@@ -22,8 +22,10 @@ import (
 //
 // History: 1 (2026-11-26) first scheme; 2 (2026-11-26) integer remainders
 // rewritten as divisions (avoidRemainders); 3 (2026-12-04) compiled code
-// counts its polls and yields to Go when the count runs out (emitPoll).
-const Version = 3
+// counts its polls and yields to Go when the count runs out (emitPoll);
+// 4 (2026-12-05) memory.fill and memory.copy run in chunks (chunkBulkMemory),
+// so their sites are calls and safe points are numbered anew.
+const Version = 4
 
 // HostModule is the import module of the functions the instrumented code calls.
 const HostModule = "roam"
@@ -97,6 +99,7 @@ func Instrument(m *wasm.Module, opts Options) (*wasm.Module, error) {
 		return nil, err
 	}
 	avoidRemainders(out)
+	chunkBulkMemory(out)
 	t, err := newTransformer(out, opts)
 	if err != nil {
 		return nil, err

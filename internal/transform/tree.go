@@ -26,6 +26,8 @@ type node struct {
 	below       []uint32 // construct: the values under its inputs
 	inTemps     []uint32 // construct with below: its inputs
 	outTemps    []uint32 // construct with below: its results
+	counter     int      // loop: local counting its polls, or -1 (see assignCounters)
+	newCounter  bool     // loop: the outermost of a nest that shares counter
 }
 
 // buildTree turns a flat body into nested nodes, recording the operand
@@ -69,7 +71,7 @@ func (p *treeParser) seq(pc int, live bool) ([]node, int) {
 		if in.Op == wasm.OpEnd || in.Op == wasm.OpElse {
 			return out, pc
 		}
-		n := node{in: in, pc: pc, reach: live && p.reach[pc], sp: -1}
+		n := node{in: in, pc: pc, reach: live && p.reach[pc], sp: -1, counter: -1}
 		if n.reach {
 			n.stack = p.stacks[pc]
 		}

@@ -12,8 +12,8 @@ const (
 	PrefixThreads Opcode = 0xFE << 16
 )
 
-// Control and variable instructions the transform needs by name. Every other
-// opcode is still decoded, encoded and typed; see the opcode tables.
+// Instructions the transform needs by name. Every other opcode is still
+// decoded, encoded and typed; see the opcode tables.
 const (
 	OpUnreachable        Opcode = 0x00
 	OpNop                Opcode = 0x01
@@ -42,6 +42,7 @@ const (
 	OpGlobalSet          Opcode = 0x24
 	OpTableGet           Opcode = 0x25
 	OpTableSet           Opcode = 0x26
+	OpMemorySize         Opcode = 0x3F
 	OpI32Const           Opcode = 0x41
 	OpI64Const           Opcode = 0x42
 	OpF32Const           Opcode = 0x43
@@ -50,7 +51,26 @@ const (
 	OpI32Eq              Opcode = 0x46
 	OpI32Ne              Opcode = 0x47
 	OpI32LeS             Opcode = 0x4C
+	OpI32LeU             Opcode = 0x4D
+	OpI64Eq              Opcode = 0x51
+	OpI64GtU             Opcode = 0x56
+	OpI32Add             Opcode = 0x6A
 	OpI32Sub             Opcode = 0x6B
+	OpI32Mul             Opcode = 0x6C
+	OpI32DivS            Opcode = 0x6D
+	OpI32DivU            Opcode = 0x6E
+	OpI32RemS            Opcode = 0x6F
+	OpI32RemU            Opcode = 0x70
+	OpI32Or              Opcode = 0x72
+	OpI64Add             Opcode = 0x7C
+	OpI64Sub             Opcode = 0x7D
+	OpI64Mul             Opcode = 0x7E
+	OpI64DivS            Opcode = 0x7F
+	OpI64DivU            Opcode = 0x80
+	OpI64RemS            Opcode = 0x81
+	OpI64RemU            Opcode = 0x82
+	OpI64Shl             Opcode = 0x86
+	OpI64ExtendU         Opcode = 0xAD
 	OpRefNull            Opcode = 0xD0
 	OpRefIsNull          Opcode = 0xD1
 	OpRefFunc            Opcode = 0xD2

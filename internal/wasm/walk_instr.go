@@ -45,7 +45,7 @@ func (w *walker) special(ins *Instr) error {
 			return fmt.Errorf("undeclared function reference %d", ins.Imm)
 		}
 		w.push(FuncRef)
-	case memorySize, memoryGrow, OpMemoryInit, OpDataDrop, OpMemoryCopy, OpMemoryFill:
+	case OpMemorySize, memoryGrow, OpMemoryInit, OpDataDrop, OpMemoryCopy, OpMemoryFill:
 		return w.memoryOp(ins)
 	default:
 		return w.tableOp(ins)
@@ -53,10 +53,7 @@ func (w *walker) special(ins *Instr) error {
 	return nil
 }
 
-const (
-	memorySize Opcode = 0x3F
-	memoryGrow Opcode = 0x40
-)
+const memoryGrow Opcode = 0x40
 
 var i32x3 = []ValType{I32, I32, I32}
 

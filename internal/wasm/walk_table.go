@@ -22,7 +22,7 @@ func (w *walker) memoryOp(ins *Instr) error {
 		return err
 	}
 	switch ins.Op {
-	case memorySize:
+	case OpMemorySize:
 		w.push(I32)
 	case memoryGrow:
 		if _, err := w.popExpect(I32); err != nil {
