@@ -12,6 +12,26 @@ import (
 	"github.com/roam-edge/roam/internal/wasm"
 )
 
+// startForCalls loads b as a migratable module into a new runtime and
+// starts an instance of it, whose exports the test then calls.
+func startForCalls(t *testing.T, cfg Config, name string, b []byte) (*Runtime, *Module, *Instance) {
+	t.Helper()
+	cfg.CacheDir = t.TempDir()
+	rt, err := NewRuntime(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := rt.Load(name, b, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, err := rt.Start(context.Background(), m, wasi.Config{Args: []string{name}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rt, m, in
+}
+
 // callStopping calls an export with a pause pending at every safe point:
 // each stop goes on in place or, every other time, moves the instance
 // through a snapshot into a new one. It returns the instance the call
@@ -64,18 +84,7 @@ func TestPauseInsideBulkMemory(t *testing.T) {
 	}
 	for _, kind := range []Kind{Compiler, Interpreter} {
 		t.Run(string(kind), func(t *testing.T) {
-			rt, err := NewRuntime(Config{Kind: kind, CacheDir: t.TempDir()})
-			if err != nil {
-				t.Fatal(err)
-			}
-			m, err := rt.Load("bulk", b, true)
-			if err != nil {
-				t.Fatal(err)
-			}
-			in, err := rt.Start(context.Background(), m, wasi.Config{Args: []string{"bulk"}})
-			if err != nil {
-				t.Fatal(err)
-			}
+			rt, m, in := startForCalls(t, Config{Kind: kind}, "bulk", b)
 			defer func() { in.Close(context.Background()) }()
 			want := in.LiveMemory()
 			if len(want) != size {
@@ -152,18 +161,7 @@ func TestPauseInLongCallFreeLoop(t *testing.T) {
 			// A loop that never ends must fail the test, not hang it.
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
-			rt, err := NewRuntime(Config{Kind: kind, CacheDir: t.TempDir(), CloseOnCancel: true})
-			if err != nil {
-				t.Fatal(err)
-			}
-			m, err := rt.Load("count", wasm.Encode(mod), true)
-			if err != nil {
-				t.Fatal(err)
-			}
-			in, err := rt.Start(context.Background(), m, wasi.Config{Args: []string{"count"}})
-			if err != nil {
-				t.Fatal(err)
-			}
+			rt, m, in := startForCalls(t, Config{Kind: kind, CloseOnCancel: true}, "count", wasm.Encode(mod))
 			defer func() { in.Close(context.Background()) }()
 			res, err := in.Call(ctx, "count", iterations)
 			if err != nil || len(res) != 1 || res[0] != adds*iterations {

@@ -252,9 +252,7 @@ func (in *Instance) hurry() {
 			in.mu.Unlock()
 			return
 		}
-		if in.tickG.Get() != 0 {
-			in.tickG.Set(0)
-		}
+		in.tickG.Set(0)
 		in.mu.Unlock()
 	}
 }

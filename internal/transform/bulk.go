@@ -52,18 +52,13 @@ func chunkBulkMemory(m *wasm.Module) {
 		return
 	}
 	sig := wasm.FuncType{Params: []wasm.ValType{wasm.I32, wasm.I32, wasm.I32}}
-	ti := uint32(len(m.Types))
-	for i, t := range m.Types {
-		if sigKey(t) == sigKey(sig) {
-			ti = uint32(i)
-			break
-		}
-	}
-	if ti == uint32(len(m.Types)) {
+	ti := slices.IndexFunc(m.Types, sig.Equal)
+	if ti < 0 {
+		ti = len(m.Types)
 		m.Types = append(m.Types, sig)
 	}
 	for _, body := range added {
-		m.Funcs = append(m.Funcs, wasm.Func{TypeIdx: ti, Body: body})
+		m.Funcs = append(m.Funcs, wasm.Func{TypeIdx: uint32(ti), Body: body})
 	}
 }
 

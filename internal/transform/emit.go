@@ -236,6 +236,9 @@ func (f *fnT) assignCounters(seq []node, counter int) {
 				n.newCounter = true
 			}
 			n.counter = c
+			if c >= 0 {
+				n.countFrom = countFrom(size(n.body))
+			}
 		}
 		f.assignCounters(n.body, c)
 		f.assignCounters(n.els, c)

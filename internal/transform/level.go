@@ -383,7 +383,7 @@ func (f *fnT) emitConstruct(n *node, lv level, outer []*scope) {
 	body.lo, body.hi = n.lo, n.mid
 	if n.in.Op == wasm.OpLoop {
 		body.loop, body.headerSP = true, n.lo
-		body.counter, body.countFrom = n.counter, countFrom(size(n.body))
+		body.counter, body.countFrom = n.counter, n.countFrom
 	}
 	f.emitSeq(n.body, body, outer)
 	if n.hasElse {

@@ -28,6 +28,7 @@ type node struct {
 	outTemps    []uint32 // construct with below: its results
 	counter     int      // loop: local counting its polls, or -1 (see assignCounters)
 	newCounter  bool     // loop: the outermost of a nest that shares counter
+	countFrom   int32    // loop with a counter: see countFrom
 }
 
 // buildTree turns a flat body into nested nodes, recording the operand
