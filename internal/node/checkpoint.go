@@ -149,10 +149,17 @@ func (in *instance) captureRunning(wait bool) (*snapshot.Snapshot, [2]int64, uin
 	defer in.op.Unlock()
 	in.mu.Lock()
 	in.lastCheckpoint = time.Now()
+	running := in.rec.Status == statusRunning
+	in.capturing = running
 	in.mu.Unlock()
-	if in.snapshotRecord().Status != statusRunning {
+	if !running {
 		return nil, [2]int64{}, 0, nil
 	}
+	defer func() {
+		in.mu.Lock()
+		in.capturing = false
+		in.mu.Unlock()
+	}()
 	start := time.Now()
 	paused, err := in.halt()
 	if err != nil || !paused {

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/roam-edge/roam/client"
 )
 
 // TestStepEpoch: prepare and commit carry the migration's epoch, refused
@@ -154,5 +156,50 @@ func TestResolveAsksTheSource(t *testing.T) {
 			t.Errorf("source says %s: the node holds the instance after a refused resolve", c.source)
 		}
 		src.Close()
+	}
+}
+
+// TestCheckpointShowsRunning: a checkpoint pauses the guest for a moment;
+// nobody asked for that pause, so the API goes on showing it running.
+// Found by the e2e fault test that reads the status of an instance just
+// after it arrived, while its first checkpoint here ran.
+func TestCheckpointShowsRunning(t *testing.T) {
+	tn := startNode(t, "a", t.TempDir())
+	id := tn.startProgram(t, "c-fib", "1000").ID
+	in, ok := tn.instance(id)
+	if !ok {
+		t.Fatal("the started instance is not listed")
+	}
+	done := make(chan error, 1)
+	go func() {
+		for range 100 {
+			if err := in.checkpointNow(true); err != nil {
+				done <- err
+				return
+			}
+		}
+		done <- nil
+	}()
+	seen := map[client.Status]int{}
+	for polling := true; polling; {
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("checkpoint: %v", err)
+			}
+			polling = false
+		default:
+			var v Instance
+			if code := do(t, "GET", tn.url+"/v1/instances/"+id, nil, &v); code != http.StatusOK {
+				t.Fatalf("get: %d", code)
+			}
+			seen[v.Status]++
+		}
+	}
+	if len(seen) != 1 || seen[statusRunning] == 0 {
+		t.Errorf("statuses seen during checkpoints: %v, want only running", seen)
+	}
+	if in.snapshotRecord().Checkpoint == nil {
+		t.Error("no checkpoint was written")
 	}
 }

@@ -28,6 +28,9 @@ type instance struct {
 	stopping bool
 	changed  chan struct{} // closed and replaced at every status change
 	haltedAt time.Time     // when the guest last stopped at a safe point
+	// capturing: a checkpoint holds the guest paused for a moment. The
+	// API shows it running: nobody asked for that pause.
+	capturing bool
 
 	lastCheckpoint time.Time  // last periodic checkpoint, or when the instance came here
 	captures       uint64     // captures taken for checkpoints (in.op held)
@@ -68,6 +71,9 @@ func (in *instance) view() Instance {
 	defer in.mu.Unlock()
 	v := in.rec.Instance
 	v.Node = in.n.cfg.Name
+	if in.capturing && v.Status == statusPaused {
+		v.Status = statusRunning
+	}
 	return v
 }
 
