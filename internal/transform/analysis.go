@@ -57,7 +57,7 @@ func unsupportedIn(body []wasm.Instr) string {
 }
 
 // analysis holds, per defined function, whether it may unwind and whether it
-// needs a poll at its entry (it is part of a recursive cycle).
+// needs a poll at its entry (see needsEntryPoll).
 type analysis struct {
 	mayUnwind []bool
 	entryPoll []bool
@@ -90,9 +90,11 @@ func analyse(m *wasm.Module, blockingImport func(idx uint32) bool) analysis {
 			callees[i] = append(callees[i], byType[typeKeyOf(m, ti)]...)
 		}
 	}
-	a := analysis{mayUnwind: make([]bool, n), entryPoll: recursive(callees, nImp)}
+	a := analysis{mayUnwind: make([]bool, n), entryPoll: make([]bool, n)}
+	onCycle, comp := recursive(callees, nImp)
 	for i := 0; i < n; i++ {
-		a.mayUnwind[i] = hasLoop[i] || a.entryPoll[i]
+		a.entryPoll[i] = onCycle[i] && callsOwnCycleOutsideLoops(m, i, comp, byType)
+		a.mayUnwind[i] = hasLoop[i] || onCycle[i]
 		for _, c := range callees[i] {
 			if c < nImp && blockingImport(c) {
 				a.mayUnwind[i] = true
@@ -114,6 +116,50 @@ func analyse(m *wasm.Module, blockingImport func(idx uint32) bool) analysis {
 		}
 	}
 	return a
+}
+
+// callsOwnCycleOutsideLoops reports whether function i (on a cycle of the
+// call graph) may call a function of its own cycle outside every loop. It
+// needs a poll at its entry then, since a recursion could otherwise run
+// without polling. When all such calls are in loops, the loop header polls
+// before each of them, and a cycle through i meets a poll: every cycle
+// passes through a call of this kind in each of its functions. Naive
+// recursive Fibonacci compiled by clang is such a function: one of its two
+// calls becomes a loop around the other.
+func callsOwnCycleOutsideLoops(m *wasm.Module, i int, comp []int, byType map[string][]uint32) bool {
+	nImp := uint32(m.NumImported(wasm.ExternFunc))
+	same := func(f uint32) bool { return f >= nImp && comp[f-nImp] == comp[i] }
+	var loops []bool // enclosing constructs: whether each is a loop
+	inLoop := 0
+	for _, in := range m.Funcs[i].Body {
+		switch in.Op {
+		case wasm.OpBlock, wasm.OpIf, wasm.OpLoop:
+			loops = append(loops, in.Op == wasm.OpLoop)
+			if in.Op == wasm.OpLoop {
+				inLoop++
+			}
+		case wasm.OpEnd:
+			if len(loops) > 0 {
+				if loops[len(loops)-1] {
+					inLoop--
+				}
+				loops = loops[:len(loops)-1]
+			}
+		case wasm.OpCall:
+			if inLoop == 0 && same(uint32(in.Imm)) {
+				return true
+			}
+		case wasm.OpCallIndirect:
+			if inLoop == 0 {
+				for _, f := range byType[typeKeyOf(m, uint32(in.Imm))] {
+					if same(f) {
+						return true
+					}
+				}
+			}
+		}
+	}
+	return false
 }
 
 func typeKeyOf(m *wasm.Module, ti uint32) string {
@@ -164,9 +210,11 @@ func markRefFuncs(expr []wasm.Instr, taken map[uint32]bool) {
 }
 
 // recursive marks the defined functions that lie on a cycle of the call
-// graph (Tarjan's strongly connected components, iteratively).
-func recursive(callees [][]uint32, nImp uint32) []bool {
+// graph and numbers their strongly connected components (Tarjan's
+// algorithm, iteratively).
+func recursive(callees [][]uint32, nImp uint32) (onCycle []bool, comp []int) {
 	n := len(callees)
+	comp = make([]int, n)
 	index := make([]int, n)
 	low := make([]int, n)
 	onStack := make([]bool, n)
@@ -218,23 +266,24 @@ func recursive(callees [][]uint32, nImp uint32) []bool {
 				}
 			}
 			if low[v] == index[v] {
-				var comp []int
+				var members []int
 				for {
 					w := stack[len(stack)-1]
 					stack = stack[:len(stack)-1]
 					onStack[w] = false
-					comp = append(comp, w)
+					members = append(members, w)
+					comp[w] = v
 					if w == v {
 						break
 					}
 				}
-				if len(comp) > 1 {
-					for _, w := range comp {
+				if len(members) > 1 {
+					for _, w := range members {
 						out[w] = true
 					}
 				}
 			}
 		}
 	}
-	return out
+	return out, comp
 }

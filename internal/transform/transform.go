@@ -24,8 +24,11 @@ import (
 // rewritten as divisions (avoidRemainders); 3 (2026-12-04) compiled code
 // counts its polls and yields to Go when the count runs out (emitPoll);
 // 4 (2026-12-05) memory.fill and memory.copy run in chunks (chunkBulkMemory),
-// so their sites are calls and safe points are numbered anew.
-const Version = 4
+// so their sites are calls and safe points are numbered anew; 5 (2026-12-05)
+// no entry poll in a recursive function whose calls into its own cycle are
+// all in loops (callsOwnCycleOutsideLoops); small loops without calls
+// unrolled (unrollLoops).
+const Version = 5
 
 // HostModule is the import module of the functions the instrumented code calls.
 const HostModule = "roam"
@@ -100,6 +103,7 @@ func Instrument(m *wasm.Module, opts Options) (*wasm.Module, error) {
 	}
 	avoidRemainders(out)
 	chunkBulkMemory(out)
+	unrollLoops(out)
 	t, err := newTransformer(out, opts)
 	if err != nil {
 		return nil, err
