@@ -57,7 +57,7 @@ func unsupportedIn(body []wasm.Instr) string {
 }
 
 // analysis holds, per defined function, whether it may unwind and whether it
-// needs a poll at its entry (see needsEntryPoll).
+// needs a poll at its entry (see callsOwnCycleOutsideLoops).
 type analysis struct {
 	mayUnwind []bool
 	entryPoll []bool

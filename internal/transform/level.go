@@ -115,13 +115,12 @@ func (f *fnT) emitLevel(seq []node, lv level, outer []*scope) {
 
 // sinkAt returns the node a sequence can leave its rewind dispatch to, or
 // -1: a block or loop that contains safe points and takes exactly the
-// sequence's values, after nothing but instructions a rewind may run again
-// before the frame is restored (rewindSafe), which is only so while the
-// chain starts at the function level: its dispatch restores the locals, so
-// it must come after them. One check then serves both;
-// Go's code nests dozens of blocks at the top of every function loop, each
-// of which would otherwise test the state, and clang's functions often set
-// a few locals before their first block.
+// sequence's values. One check then serves both: Go's code nests dozens of
+// blocks at the top of every function loop, each of which would otherwise
+// test the state. While the chain starts at the function level (restores:
+// its dispatch restores the locals), instructions a rewind may run again
+// before the restore (rewindSafe) may come first: clang's functions often
+// set a few locals before their first block.
 func (f *fnT) sinkAt(seq []node, lv level, restores, ran bool) int {
 	if lv.headerSP >= 0 {
 		return -1

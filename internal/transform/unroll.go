@@ -38,55 +38,55 @@ const (
 // variants of the instrumentation do it, so they keep the same safe points.
 func unrollLoops(m *wasm.Module) {
 	for i := range m.Funcs {
-		f := &m.Funcs[i]
-		if hasUnrollable(m, f.Body) {
-			f.Body = unrollIn(m, f.Body) // a new slice: bodies are shared with the input
+		if body, ok := unrollIn(m, m.Funcs[i].Body); ok {
+			m.Funcs[i].Body = body // a new slice: bodies are shared with the input
 		}
 	}
 }
 
-func hasUnrollable(m *wasm.Module, body []wasm.Instr) bool {
-	for i, in := range body {
-		if in.Op == wasm.OpLoop && unrollFactor(m, in, body[i+1:matchingEnd(body, i)]) > 1 {
-			return true
-		}
-	}
-	return false
-}
-
-func unrollIn(m *wasm.Module, body []wasm.Instr) []wasm.Instr {
-	out := make([]wasm.Instr, 0, len(body))
+// unrollIn returns body with its loops unrolled, and false when it has none
+// to unroll.
+func unrollIn(m *wasm.Module, body []wasm.Instr) ([]wasm.Instr, bool) {
+	ends := constructEnds(body)
+	var out []wasm.Instr
 	for i := 0; i < len(body); i++ {
 		in := body[i]
 		if in.Op == wasm.OpLoop {
-			end := matchingEnd(body, i)
-			if u := unrollFactor(m, in, body[i+1:end]); u > 1 {
-				out = appendUnrolled(out, in, body[i+1:end], u)
-				i = end
+			if u := unrollFactor(m, in, body[i+1:ends[i]]); u > 1 {
+				if out == nil {
+					out = append(make([]wasm.Instr, 0, 2*len(body)), body[:i]...)
+				}
+				out = appendUnrolled(out, in, body[i+1:ends[i]], u)
+				i = ends[i]
 				continue
 			}
 		}
-		out = append(out, in)
+		if out != nil {
+			out = append(out, in)
+		}
 	}
-	return out
+	return out, out != nil
 }
 
-// matchingEnd is the index of the end of the construct that starts at i
-// (len(body) if the body is cut short: the module is then refused later).
-func matchingEnd(body []wasm.Instr, i int) int {
-	depth := 0
-	for j := i; j < len(body); j++ {
-		switch body[j].Op {
+// constructEnds maps the index of every block, loop and if to the index of
+// its end (len(body) if the body is cut short: the module is then refused
+// later), in one pass: a hostile module may nest thousands of loops.
+func constructEnds(body []wasm.Instr) []int {
+	ends := make([]int, len(body))
+	var open []int
+	for j, in := range body {
+		switch in.Op {
 		case wasm.OpBlock, wasm.OpLoop, wasm.OpIf:
-			depth++
+			open = append(open, j)
+			ends[j] = len(body)
 		case wasm.OpEnd:
-			depth--
-			if depth == 0 {
-				return j
+			if len(open) > 0 {
+				ends[open[len(open)-1]] = j
+				open = open[:len(open)-1]
 			}
 		}
 	}
-	return len(body)
+	return ends
 }
 
 // unrollFactor is how many copies of a loop's body to make: 1 unless the

@@ -47,7 +47,7 @@ func TestUnrollLoops(t *testing.T) {
 		for before[i][start].Op != wasm.OpLoop {
 			start--
 		}
-		end := matchingEnd(before[i], start)
+		end := constructEnds(before[i])[start]
 		n, inner := end-start-1, count(before[i][start+1:end], wasm.OpBlock)
 		u := min(maxUnroll, unrollWork/n)
 		if u < 2 {
