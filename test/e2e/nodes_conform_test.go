@@ -368,8 +368,10 @@ func TestNodeMigrateDeepRecursion(t *testing.T) {
 	module := wasmPath("c-recursion")
 	for _, depth := range []string{"3750", "3800"} {
 		t.Run("depth-"+depth, func(t *testing.T) {
-			want := roam(t, "run", module, "300", depth) // ~0.6 s
-			id := mustCLI(t, a.url, "start", module, "300", depth)
+			// ~2 s: the move (B compiles the module first, ~0.3 s) must
+			// start and end well before the program does.
+			want := roam(t, "run", module, "1000", depth)
+			id := mustCLI(t, a.url, "start", module, "1000", depth)
 			time.Sleep(300 * time.Millisecond)
 			mustCLI(t, a.url, "migrate", id, "--to", b.url)
 			w := cli(t, a.url, "wait", id)
