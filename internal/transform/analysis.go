@@ -129,32 +129,20 @@ func analyse(m *wasm.Module, blockingImport func(idx uint32) bool) analysis {
 func callsOwnCycleOutsideLoops(m *wasm.Module, i int, comp []int, byType map[string][]uint32) bool {
 	nImp := uint32(m.NumImported(wasm.ExternFunc))
 	same := func(f uint32) bool { return f >= nImp && comp[f-nImp] == comp[i] }
-	var loops []bool // enclosing constructs: whether each is a loop
-	inLoop := 0
-	for _, in := range m.Funcs[i].Body {
-		switch in.Op {
-		case wasm.OpBlock, wasm.OpIf, wasm.OpLoop:
-			loops = append(loops, in.Op == wasm.OpLoop)
-			if in.Op == wasm.OpLoop {
-				inLoop++
-			}
-		case wasm.OpEnd:
-			if len(loops) > 0 {
-				if loops[len(loops)-1] {
-					inLoop--
-				}
-				loops = loops[:len(loops)-1]
-			}
+	body := m.Funcs[i].Body
+	ends := constructEnds(body)
+	for pc := 0; pc < len(body); pc++ {
+		switch in := body[pc]; in.Op {
+		case wasm.OpLoop:
+			pc = ends[pc] // its header polls before any call in it
 		case wasm.OpCall:
-			if inLoop == 0 && same(uint32(in.Imm)) {
+			if same(uint32(in.Imm)) {
 				return true
 			}
 		case wasm.OpCallIndirect:
-			if inLoop == 0 {
-				for _, f := range byType[typeKeyOf(m, uint32(in.Imm))] {
-					if same(f) {
-						return true
-					}
+			for _, f := range byType[typeKeyOf(m, uint32(in.Imm))] {
+				if same(f) {
+					return true
 				}
 			}
 		}

@@ -2,11 +2,12 @@
 // be unwound into a portable record and rewound later (DESIGN.md section 2).
 //
 // Safe points are loop headers, the entry of recursive functions that may
-// recurse outside a loop, calls that may unwind and calls to blocking imports. At a safe point, a pause request
-// makes every frame save its locals and live operand-stack values through
-// small host imports (module "roam") and return; a rewind re-enters the entry
-// export and each frame jumps back to where it was. Functions that can reach
-// no safe point are left untouched. The output is deterministic.
+// recurse outside a loop, calls that may unwind and calls to blocking
+// imports. At a safe point, a pause request makes every frame save its
+// locals and live operand-stack values through small host imports (module
+// "roam") and return; a rewind re-enters the entry export and each frame
+// jumps back to where it was. Functions that can reach no safe point are
+// left untouched. The output is deterministic.
 //
 // It must not depend on any engine, on HTTP or on orchestration code.
 package transform

@@ -91,3 +91,24 @@ func (p *treeParser) seq(pc int, live bool) ([]node, int) {
 	}
 	return out, pc
 }
+
+// constructEnds maps the index of every block, loop and if to the index of
+// its end (len(body) if the body is cut short: the module is then refused
+// later), in one pass: a hostile module may nest thousands of loops.
+func constructEnds(body []wasm.Instr) []int {
+	ends := make([]int, len(body))
+	var open []int
+	for j, in := range body {
+		switch in.Op {
+		case wasm.OpBlock, wasm.OpLoop, wasm.OpIf:
+			open = append(open, j)
+			ends[j] = len(body)
+		case wasm.OpEnd:
+			if len(open) > 0 {
+				ends[open[len(open)-1]] = j
+				open = open[:len(open)-1]
+			}
+		}
+	}
+	return ends
+}
