@@ -153,7 +153,7 @@ func TestNodeVolumesConfineGuests(t *testing.T) {
 func TestNodeVolumeMigrationChecks(t *testing.T) {
 	ps, _ := programs(t)
 	p := find(t, ps, "c-files")
-	args := []string{"600"} // ~1.2 s
+	args := []string{"1500"} // ~3 s: it must outlast two refused moves, the second one a pre-copy
 	ref := nodeReference(t, p, args)
 	a := startNode(t, "a", nodeOpts{volumes: []string{"data=" + t.TempDir()}})
 	noVol := startNode(t, "novol", nodeOpts{volumes: []string{"other=" + t.TempDir()}})
